@@ -1,0 +1,86 @@
+import secrets
+
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.auth.models import PermissionsMixin
+from django.db import models
+from django.utils import timezone
+from django.utils.crypto import salted_hmac
+
+
+def new_session_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+class Role(models.TextChoices):
+    FINANCE = "Finance", "Finance"
+    CUSTOMER_SUCCESS = "Customer Success", "Customer Success"
+    SALES = "Sales", "Sales"
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def create_user(self, name, email="", password=None, role=Role.FINANCE, **extra):
+        if not name:
+            raise ValueError("A user needs a name.")
+        user = self.model(name=name, email=self.normalize_email(email), role=role, **extra)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, name, email="", password=None, role=Role.FINANCE, **extra):
+        extra.setdefault("is_staff", True)
+        extra.setdefault("is_superuser", True)
+        return self.create_user(name, email, password, role, **extra)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    name = models.CharField(max_length=150, unique=True)
+    email = models.EmailField(blank=True)
+    role = models.CharField(max_length=32, choices=Role.choices)
+    # Rotated on logout: it is mixed into the session auth hash and is the API bearer token,
+    # so rotating it ends every session and token of the user at once.
+    session_token = models.CharField(max_length=64, unique=True, default=new_session_token)
+    is_active = models.BooleanField(default=True)
+    is_staff = models.BooleanField(default=False, help_text="May use the Django admin.")
+    date_joined = models.DateTimeField(default=timezone.now)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "name"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS = ["email", "role"]
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(role__in=[r.value for r in Role]),
+                name="user_role_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def _get_session_auth_hash(self, secret=None):
+        key_salt = "accounts.User.get_session_auth_hash"
+        return salted_hmac(
+            key_salt, f"{self.password}:{self.session_token}", secret=secret, algorithm="sha256"
+        ).hexdigest()
+
+    def rotate_session_token(self) -> None:
+        self.session_token = new_session_token()
+        self.save(update_fields=["session_token"])
+
+    @property
+    def is_finance(self) -> bool:
+        return self.role == Role.FINANCE
+
+    @property
+    def is_sales(self) -> bool:
+        return self.role == Role.SALES
+
+    @property
+    def is_customer_success(self) -> bool:
+        return self.role == Role.CUSTOMER_SUCCESS

@@ -1,0 +1,17 @@
+from django.contrib import admin
+from django.http import HttpResponse
+from django.urls import include, path
+
+
+def healthz(request):
+    return HttpResponse("ok", content_type="text/plain")
+
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/", include("billing_site.api_urls")),
+    path("healthz", healthz, name="healthz"),
+    path("", include("accounts.urls")),
+    path("", include("customers.urls")),
+    path("", include("bills.urls")),
+]

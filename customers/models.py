@@ -1,0 +1,46 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+
+
+class Customer(models.Model):
+    name = models.CharField(max_length=200, db_index=True)
+    billing_email = models.EmailField()
+    csm = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="managed_customers",
+        limit_choices_to={"role": "Customer Success"},
+        verbose_name="CSM",
+    )
+    # 64-bit: a large customer makes billions of calls a month.
+    monthly_api_limit = models.BigIntegerField()
+    # A price per call; may be a fraction of a cent (0.0025).
+    overage_unit_cost = models.DecimalField(max_digits=14, decimal_places=6)
+    require_csm_approval = models.BooleanField(
+        default=False, help_text="Bills need the CSM's approval as well as a Sales approval."
+    )
+    start_date = models.DateField()
+    end_date = models.DateField(null=True, blank=True, help_text="Empty means open-ended.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(monthly_api_limit__gte=0), name="customer_limit_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(overage_unit_cost__gte=0), name="customer_unit_cost_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(end_date__isnull=True) | Q(end_date__gte=F("start_date")),
+                name="customer_contract_ends_after_start",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
