@@ -1,0 +1,85 @@
+"""Writes about users: signing up, logging in, logging out everywhere."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import authenticate
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+
+from accounts.models import Role, User
+from billing_site.errors import DomainError
+
+LOGIN_FAILED = "Wrong name or password."
+SIGNUP_FIELDS = ("name", "email", "role", "password")
+
+
+def _clean_text(value: Any, field: str, errors: dict[str, list[str]], *, max_length: int) -> str:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        errors[field] = ["This field is required."]
+        return ""
+    if not isinstance(value, str):
+        errors[field] = ["Enter text."]
+        return ""
+    if "\x00" in value:
+        errors[field] = ["Null characters are not allowed."]
+        return ""
+    if len(value) > max_length:
+        errors[field] = [f"Use at most {max_length} characters."]
+    return value.strip()
+
+
+def user_signup(*, name: Any, email: Any, role: Any, password: Any) -> User:
+    """Create a user. Raises DomainError naming each bad field; 403 when signup is off."""
+    if not settings.ALLOW_SIGNUP:
+        raise DomainError.forbidden("Sign-up is turned off here; ask an admin for an account.")
+    errors: dict[str, list[str]] = {}
+    name = _clean_text(name, "name", errors, max_length=150)
+    email = _clean_text(email, "email", errors, max_length=254)
+    role = _clean_text(role, "role", errors, max_length=32)
+    if password is None or password == "":
+        errors["password"] = ["This field is required."]
+    elif not isinstance(password, str) or "\x00" in password:
+        errors["password"] = ["Enter a valid password."]
+    if "email" not in errors:
+        try:
+            validate_email(email)
+        except ValidationError:
+            errors["email"] = ["Enter a valid email address."]
+    if "role" not in errors and role not in Role.values:
+        errors["role"] = [f"Choose one of: {', '.join(Role.values)}."]
+    if "name" not in errors and User.objects.filter(name__iexact=name).exists():
+        errors["name"] = ["That name is taken."]
+    if "password" not in errors:
+        try:
+            validate_password(password, User(name=name, email=email))
+        except ValidationError as exc:
+            errors["password"] = list(exc.messages)
+    if errors:
+        raise DomainError("Check the highlighted fields.", kind="invalid", errors=errors)
+    try:
+        with transaction.atomic():
+            return User.objects.create_user(name=name, email=email, role=role, password=password)
+    except IntegrityError:
+        raise DomainError.invalid("That name is taken.", "name") from None
+
+
+def user_authenticate(*, request, name: Any, password: Any) -> User:
+    """The user for this name and password, or one message for any wrong name or password."""
+    if not isinstance(name, str) or not isinstance(password, str) or not name or not password:
+        raise DomainError(LOGIN_FAILED, kind="invalid")
+    if "\x00" in name or "\x00" in password or len(name) > 150 or len(password) > 4096:
+        raise DomainError(LOGIN_FAILED, kind="invalid")
+    user = authenticate(request, name=name.strip(), password=password)
+    if user is None:
+        raise DomainError(LOGIN_FAILED, kind="invalid")
+    return user
+
+
+def user_logout_everywhere(*, user: User) -> None:
+    """Rotate the session token: every session and API token of the user stops working."""
+    user.rotate_session_token()
