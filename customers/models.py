@@ -44,3 +44,11 @@ class Customer(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self):
+        from django.core.exceptions import ValidationError
+
+        if self.csm_id and self.csm.role != "Customer Success":
+            raise ValidationError({"csm": "The CSM must be a Customer Success user."})
+        if self.end_date and self.start_date and self.end_date < self.start_date:
+            raise ValidationError({"end_date": "The contract cannot end before it starts."})

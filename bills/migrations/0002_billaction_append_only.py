@@ -33,18 +33,20 @@ SQLITE_BACKWARD = "DROP TRIGGER IF EXISTS bills_billaction_no_update;"
 
 def forward(apps, schema_editor):
     vendor = schema_editor.connection.vendor
+    # params=None: the SQL is sent as is, so the "%" placeholders of RAISE reach PL/pgSQL
+    # instead of being read as driver placeholders.
     if vendor == "postgresql":
-        schema_editor.execute(PG_FORWARD)
+        schema_editor.execute(PG_FORWARD, params=None)
     elif vendor == "sqlite":
-        schema_editor.execute(SQLITE_FORWARD)
+        schema_editor.execute(SQLITE_FORWARD, params=None)
 
 
 def backward(apps, schema_editor):
     vendor = schema_editor.connection.vendor
     if vendor == "postgresql":
-        schema_editor.execute(PG_BACKWARD)
+        schema_editor.execute(PG_BACKWARD, params=None)
     elif vendor == "sqlite":
-        schema_editor.execute(SQLITE_BACKWARD)
+        schema_editor.execute(SQLITE_BACKWARD, params=None)
 
 
 class Migration(migrations.Migration):

@@ -1,0 +1,74 @@
+import pytest
+from django.contrib.auth.hashers import check_password, identify_hasher
+from django.db import IntegrityError, transaction
+from django.test import Client
+
+from accounts.models import Role, User
+from accounts.services import user_logout_everywhere
+from tests.factories import PASSWORD, UserFactory
+
+
+def test_it_hashes_passwords_with_bcrypt_sha256(db):
+    user = User.objects.create_user(name="bea", email="b@example.com", password="s3cret-pass!")
+    assert user.password.startswith("bcrypt_sha256$")
+    assert identify_hasher(user.password).algorithm == "bcrypt_sha256"
+    assert check_password("s3cret-pass!", user.password)
+    assert not check_password("wrong", user.password)
+
+
+def test_name_is_the_unique_login(db):
+    UserFactory(name="dup")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        User.objects.create(name="dup", role=Role.SALES, password="x")
+
+
+def test_session_token_is_unique(db):
+    a = UserFactory(name="a")
+    b = UserFactory(name="b")
+    assert a.session_token != b.session_token
+    b.session_token = a.session_token
+    with pytest.raises(IntegrityError), transaction.atomic():
+        b.save()
+
+
+def test_role_must_be_one_of_the_three(db):
+    with pytest.raises(IntegrityError), transaction.atomic():
+        User.objects.create(name="x", role="Janitor", password="x")
+
+
+def _logged_in_client(user) -> Client:
+    client = Client()
+    assert client.login(name=user.name, password=PASSWORD)
+    return client
+
+
+def _is_logged_in(client: Client) -> bool:
+    from django.contrib.auth import get_user
+    from django.http import HttpRequest
+
+    request = HttpRequest()
+    request.session = client.session
+    return get_user(request).is_authenticated
+
+
+def test_logout_everywhere_ends_every_session_of_the_user(db):
+    user = UserFactory(name="multi", role=Role.FINANCE)
+    other = UserFactory(name="bystander", role=Role.SALES)
+    laptop, phone, theirs = _logged_in_client(user), _logged_in_client(user), _logged_in_client(other)
+    assert _is_logged_in(laptop) and _is_logged_in(phone)
+    old_token = user.session_token
+
+    user_logout_everywhere(user=user)
+
+    user.refresh_from_db()
+    assert user.session_token != old_token
+    assert not _is_logged_in(laptop)
+    assert not _is_logged_in(phone)
+    assert _is_logged_in(theirs)
+
+
+def test_session_hash_depends_on_the_token(db):
+    user = UserFactory(name="hashy")
+    before = user.get_session_auth_hash()
+    user.rotate_session_token()
+    assert user.get_session_auth_hash() != before
