@@ -27,6 +27,35 @@ class Invoice:
     overage_unit_cost: Decimal
     overage_amount: Decimal
 
+    @property
+    def amount_text(self) -> str:
+        return format_money(self.overage_amount)
+
+    @property
+    def lines(self) -> list[tuple[str, str]]:
+        """The invoice's rows as shown in the text mail, the HTML mail and the PDF alike."""
+        return [
+            ("API calls used", f"{self.api_usage:,}"),
+            ("Monthly API limit", f"{self.monthly_api_limit:,}"),
+            ("Overage calls", f"{self.overage_units:,}"),
+            ("Price per overage call", format_unit_cost(self.overage_unit_cost)),
+            ("Amount due", self.amount_text),
+        ]
+
+
+def format_money(amount: Decimal) -> str:
+    """1234.5 -> "1,234.50"."""
+    return f"{amount:,.2f}"
+
+
+def format_unit_cost(cost: Decimal) -> str:
+    """The price as stored, without the padding zeros of its 6 places: 0.002500 -> "0.0025"."""
+    text = f"{cost:f}"
+    if "." in text:
+        whole, fraction = text.split(".")
+        text = f"{whole}.{fraction.rstrip('0').ljust(2, '0')}"
+    return text
+
 
 def invoice_for(bill: Bill) -> Invoice:
     return Invoice(
@@ -60,14 +89,7 @@ def invoice_pdf(invoice: Invoice) -> bytes:
     pdf.cell(0, 7, _latin1(f"Bill to: {invoice.customer_name}"), new_x="LMARGIN", new_y="NEXT")
     pdf.cell(0, 7, _latin1(f"Period: {invoice.period_label}"), new_x="LMARGIN", new_y="NEXT")
     pdf.ln(5)
-    rows = [
-        ("API calls used", f"{invoice.api_usage:,}"),
-        ("Monthly API limit", f"{invoice.monthly_api_limit:,}"),
-        ("Overage calls", f"{invoice.overage_units:,}"),
-        ("Price per overage call", f"{invoice.overage_unit_cost}"),
-        ("Amount due", f"{invoice.overage_amount:,}"),
-    ]
-    for label, value in rows:
+    for label, value in invoice.lines:
         bold = label == "Amount due"
         pdf.set_font("Helvetica", "B" if bold else "", 11)
         pdf.cell(90, 8, label, border="B")
@@ -87,7 +109,9 @@ def invoice_message(bill: Bill) -> EmailMultiAlternatives:
     invoice = invoice_for(bill)
     context = {"invoice": invoice}
     message = EmailMultiAlternatives(
-        subject=f"{invoice.company} invoice {invoice.number}: API overage for {invoice.period_label}",
+        subject=(
+            f"{invoice.company} invoice {invoice.number}: API overage for {invoice.period_label}"
+        ),
         body=render_to_string("bills/email/invoice.txt", context),
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[invoice.billing_email],

@@ -24,7 +24,9 @@ class Action(models.TextChoices):
 
 
 class Bill(models.Model):
-    customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="bills")
+    customer = models.ForeignKey(
+        "customers.Customer", on_delete=models.PROTECT, related_name="bills"
+    )
     year = models.PositiveSmallIntegerField()
     month = models.PositiveSmallIntegerField()
     # The inputs as they were when the bill was computed, so the bill explains itself later.
@@ -32,7 +34,9 @@ class Bill(models.Model):
     monthly_api_limit = models.BigIntegerField()
     overage_units = models.BigIntegerField()
     overage_unit_cost = models.DecimalField(max_digits=14, decimal_places=6)
-    overage_amount = models.DecimalField(max_digits=20, decimal_places=2)
+    # 27 integer digits: 64-bit usage times a unit cost below 1e8 stays below 1e27, so every
+    # amount the inputs allow can be stored exactly.
+    overage_amount = models.DecimalField(max_digits=29, decimal_places=2)
     # The approval policy in force when the bill was computed; "update" refreshes it.
     requires_csm_approval = models.BooleanField(default=False)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
@@ -56,7 +60,9 @@ class Bill(models.Model):
                 condition=~Q(status="void"),
                 name="bill_one_live_per_customer_month",
             ),
-            models.CheckConstraint(condition=Q(month__gte=1, month__lte=12), name="bill_month_1_12"),
+            models.CheckConstraint(
+                condition=Q(month__gte=1, month__lte=12), name="bill_month_1_12"
+            ),
             models.CheckConstraint(
                 condition=Q(status__in=[s.value for s in Status]), name="bill_status_valid"
             ),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation, localcontext
 from typing import Any
@@ -69,8 +70,10 @@ def overage_amount_for(units: int, unit_cost: Decimal) -> Decimal:
 
 def parse_unit_cost(value: Any, *, field_name: str = "overage_unit_cost") -> Decimal:
     """A price per call: a Decimal >= 0 with at most 6 decimal places (never a float)."""
-    if isinstance(value, float) or isinstance(value, bool):
-        raise DomainError.invalid("Send the unit cost as a decimal string, e.g. \"0.0025\".", field_name)
+    if isinstance(value, float | bool):
+        raise DomainError.invalid(
+            'Send the unit cost as a decimal string, e.g. "0.0025".', field_name
+        )
     try:
         cost = Decimal(str(value).strip())
     except (InvalidOperation, ValueError):
@@ -103,19 +106,24 @@ def _require_comment(comment: str | None, why: str) -> str:
     return comment
 
 
+def _whole_number(value: Any) -> int | None:
+    # Checked before int(): int(True) is 1 (January) and int(2024.7) is 2024.
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+        return int(value.strip())
+    return None
+
+
 def _check_period(year: Any, month: Any) -> tuple[int, int]:
     errors: dict[str, list[str]] = {}
-    try:
-        year = int(year)
-        if isinstance(year, bool) or not periods.MIN_YEAR <= year <= periods.MAX_YEAR:
-            raise ValueError
-    except (TypeError, ValueError):
+    year = _whole_number(year)
+    if year is None or not periods.MIN_YEAR <= year <= periods.MAX_YEAR:
         errors["year"] = [f"Enter a year between {periods.MIN_YEAR} and {periods.MAX_YEAR}."]
-    try:
-        month = int(month)
-        if isinstance(month, bool) or not 1 <= month <= 12:
-            raise ValueError
-    except (TypeError, ValueError):
+    month = _whole_number(month)
+    if month is None or not 1 <= month <= 12:
         errors["month"] = ["Enter a month from 1 to 12."]
     if errors:
         raise DomainError("Check the period.", kind="invalid", errors=errors)
@@ -219,15 +227,22 @@ def bill_create(*, customer: Customer, year: Any, month: Any, user: User) -> Bil
         ) from None
 
 
-def bill_generate(*, year: Any, month: Any, user: User) -> GenerationResult:
+def bill_generate(
+    *,
+    year: Any,
+    month: Any,
+    user: User,
+    progress: Callable[[str], None] | None = None,
+) -> GenerationResult:
     """Bill every customer with overage in a month, in bulk and in one transaction.
 
     Idempotent: customers already billed (by a non-void bill) are skipped. Runs a fixed number of
     queries whatever the customer count: one read, one insert of bills, one insert of history.
+    `progress` hears about each phase (reading, writing); nothing is committed until it returns.
     """
+    report = progress or (lambda message: None)
     _require(user, Perm.GENERATE_BILLS, what="generate bills")
     year, month = _check_period(year, month)
-    first, last = periods.first_day(year, month), periods.last_day(year, month)
     usage_sq = Usage.objects.filter(customer=OuterRef("pk"), year=year, month=month).values(
         "api_usage"
     )[:1]
@@ -238,6 +253,7 @@ def bill_generate(*, year: Any, month: Any, user: User) -> GenerationResult:
     try:
         with transaction.atomic():
             _lock_period(year, month)
+            report(f"Reading customers and their usage for {periods.label(year, month)}...")
             rows = Customer.objects.annotate(
                 usage=Subquery(usage_sq), billed=Exists(live_bill)
             ).values(
@@ -253,7 +269,7 @@ def bill_generate(*, year: Any, month: Any, user: User) -> GenerationResult:
             now = timezone.now()
             new_bills = []
             for row in rows.iterator(chunk_size=5000):
-                if not (row["start_date"] <= last and (row["end_date"] is None or row["end_date"] >= first)):
+                if not periods.contract_covers(row["start_date"], row["end_date"], year, month):
                     reasons["not under contract"] += 1
                     continue
                 if row["billed"]:
@@ -280,6 +296,10 @@ def bill_generate(*, year: Any, month: Any, user: User) -> GenerationResult:
                         updated_at=now,
                     )
                 )
+            report(
+                f"Read {len(new_bills) + sum(reasons.values()):,} customers; "
+                f"writing {len(new_bills):,} bills and their history..."
+            )
             created = _bulk_create_bills(new_bills, user=user, now=now)
     except IntegrityError:
         raise DomainError.conflict(
@@ -377,7 +397,9 @@ def bill_revert(*, bill: Bill | int, user: User, comment: str) -> Bill:
     comment = _require_comment(comment, "undo a decision")
     with transaction.atomic():
         bill = _locked(bill)
-        _require(user, Perm.REVERT_BILL, bill, what=f"undo decisions on bills of {bill.customer.name}")
+        _require(
+            user, Perm.REVERT_BILL, bill, what=f"undo decisions on bills of {bill.customer.name}"
+        )
         from_status = bill.status
         changes: dict[str, Any] = {}
         if bill.status == Status.REJECTED:
@@ -492,10 +514,13 @@ def bill_send(*, bill: Bill | int, user: User) -> Bill:
 
     If the mail fails, a second transaction puts the bill back to approved with a "send_failed"
     history row naming the error, and a delivery error is raised: the send is never lost.
+    Both transactions are durable: called inside a caller's atomic block, the mail could go out
+    for a "sent" that the caller then rolls back, so that raises RuntimeError instead.
     """
     from bills.invoices import invoice_deliver
 
-    with transaction.atomic():
+    # The lock is held only while the status changes, never while talking to the mail server.
+    with transaction.atomic(durable=True):
         bill = _locked(bill)
         _require(user, Perm.SEND_BILL, bill, what="send bills")
         if bill.status != Status.APPROVED:
@@ -507,7 +532,7 @@ def bill_send(*, bill: Bill | int, user: User) -> Bill:
     except Exception as exc:
         logger.exception("Invoice email for bill %s failed", bill.pk)
         reason = f"{type(exc).__name__}: {exc}"[:500]
-        with transaction.atomic():
+        with transaction.atomic(durable=True):
             bill = _locked(bill)
             if bill.status == Status.SENT:
                 bill.status = Status.APPROVED
@@ -543,4 +568,3 @@ def bill_void(*, bill: Bill | int, user: User, comment: str) -> Bill:
                 stakeholder=user, action=Action.VOIDED, from_status=Status.SENT, comment=comment
             ),
         )
-

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +19,7 @@ from usage.models import Usage
 MAX_ITEMS = 10_000
 MAX_USAGE = 2**63 - 1
 FIELDS = ("customer_id", "year", "month", "api_usage")
+_WHOLE_NUMBER = re.compile(r"-?[0-9]{1,20}")
 
 
 @dataclass
@@ -34,7 +36,7 @@ def _int(value: Any) -> int | None:
         return value
     if isinstance(value, float):
         return int(value) if value.is_integer() else None
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+    if isinstance(value, str) and _WHOLE_NUMBER.fullmatch(value.strip()):
         return int(value.strip())
     return None
 

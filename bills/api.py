@@ -1,0 +1,447 @@
+"""Bills: list (and CSV), detail with history, create, generate a month, and the workflow.
+
+Each write parses its body, calls one bills.services function and answers the bill as it now
+is; the services decide every rule and raise DomainError, which billing_site.api maps.
+"""
+
+from __future__ import annotations
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import serializers, status
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.roles import Perm
+from billing_site.api import (
+    WRITE_ERRORS,
+    CSVExportMixin,
+    DecimalTextField,
+    Int64Field,
+    ModelSerializer,
+    RoleAllows,
+    StrictSerializer,
+    csv_response,
+    error_responses,
+    id_field,
+    parse_query,
+)
+from billing_site.errors import DomainError
+from billing_site.pagination import PagePagination
+from bills import periods, services
+from bills.models import Bill, BillAction, Status
+from bills.selectors import bill_get, bill_list
+from customers.models import Customer
+
+TAGS = ["bills"]
+
+
+# --- output --------------------------------------------------------------------------------
+
+
+class BillSummarySerializer(ModelSerializer):
+    customer_id = Int64Field(read_only=True)
+    customer_name = serializers.CharField(source="customer.name", read_only=True)
+    approvals_needed = serializers.IntegerField(
+        read_only=True, help_text="Approvals still missing before the bill is approved."
+    )
+
+    class Meta:
+        model = Bill
+        fields = [
+            "id",
+            "customer_id",
+            "customer_name",
+            "year",
+            "month",
+            "api_usage",
+            "monthly_api_limit",
+            "overage_units",
+            "overage_unit_cost",
+            "overage_amount",
+            "status",
+            "approvals_needed",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class BillSerializer(BillSummarySerializer):
+    usage_changed = serializers.BooleanField(
+        read_only=True,
+        help_text="The month's recorded usage differs from what this unsent bill was computed "
+        "from: Finance may want to recompute it (PATCH /api/bills/{id}).",
+    )
+
+    class Meta(BillSummarySerializer.Meta):
+        fields = [*BillSummarySerializer.Meta.fields, "usage_changed"]
+        read_only_fields = fields
+
+
+class BlankAsNullChoiceField(serializers.ChoiceField):
+    def to_representation(self, value):
+        return None if value == "" else super().to_representation(value)
+
+
+class BillActionSerializer(ModelSerializer):
+    stakeholder_id = Int64Field(read_only=True)
+    stakeholder_name = serializers.CharField(source="stakeholder.name", read_only=True)
+    from_status = BlankAsNullChoiceField(
+        choices=Status.choices, allow_null=True, read_only=True, help_text="null for created."
+    )
+    changes = serializers.JSONField(
+        read_only=True,
+        help_text='What the action changed, e.g. {"overage_unit_cost": ["0.002500", '
+        '"0.002000"]} for a correction or {"approval": "sales"}.',
+    )
+
+    class Meta:
+        model = BillAction
+        fields = [
+            "id",
+            "action",
+            "stakeholder_id",
+            "stakeholder_name",
+            "comment",
+            "from_status",
+            "to_status",
+            "created_at",
+            "changes",
+        ]
+        read_only_fields = fields
+
+
+class BillDetailSerializer(BillSerializer):
+    actions = BillActionSerializer(many=True, read_only=True, help_text="Oldest first.")
+
+    class Meta(BillSerializer.Meta):
+        fields = [*BillSerializer.Meta.fields, "actions"]
+        read_only_fields = fields
+
+
+class GenerationSerializer(serializers.Serializer):
+    created = serializers.IntegerField()
+    skipped = serializers.IntegerField()
+    skipped_reasons = serializers.DictField(
+        child=serializers.IntegerField(),
+        help_text='Skipped customers by reason: "no overage", "already billed", '
+        '"not under contract".',
+    )
+
+
+# --- input ---------------------------------------------------------------------------------
+
+
+def _year(**kwargs):
+    return serializers.IntegerField(
+        min_value=periods.MIN_YEAR, max_value=periods.MAX_YEAR, **kwargs
+    )
+
+
+def _month(**kwargs):
+    return serializers.IntegerField(min_value=1, max_value=12, **kwargs)
+
+
+class BillQuerySerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=Status.choices, required=False)
+    customer_id = id_field(required=False)
+    year = _year(required=False)
+    month = _month(required=False)
+
+
+class BillCreateSerializer(StrictSerializer):
+    customer_id = id_field()
+    year = _year()
+    month = _month(help_text="A month that has ended.")
+
+
+class GenerateSerializer(StrictSerializer):
+    year = _year()
+    month = _month(help_text="A month that has ended.")
+
+
+class ApproveSerializer(StrictSerializer):
+    comment = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class CommentSerializer(StrictSerializer):
+    comment = serializers.CharField(allow_blank=True, help_text="Required, not blank.")
+
+
+class BillUpdateSerializer(StrictSerializer):
+    comment = serializers.CharField(allow_blank=True, help_text="Required: why the correction.")
+    overage_unit_cost = DecimalTextField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="A new price per call for this bill only (at most 6 decimal places). Left "
+        "out: recompute from the customer's current usage, limit and price.",
+    )
+
+
+class NoBodySerializer(StrictSerializer):
+    """No fields; an empty body or {}."""
+
+
+# --- views ---------------------------------------------------------------------------------
+
+
+def _bill_response(pk: int, code: int = status.HTTP_200_OK) -> Response:
+    return Response(BillDetailSerializer(bill_get(pk)).data, status=code)
+
+
+def _parse(serializer_class, request) -> dict:
+    serializer = serializer_class(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
+
+
+BILL_CSV_HEADER = [
+    "id",
+    "customer_id",
+    "customer_name",
+    "year",
+    "month",
+    "api_usage",
+    "monthly_api_limit",
+    "overage_units",
+    "overage_unit_cost",
+    "overage_amount",
+    "status",
+    "approvals_needed",
+    "created_at",
+    "updated_at",
+]
+
+
+class BillListView(APIView):
+    pagination_class = PagePagination
+    permission_classes = [IsAuthenticated, RoleAllows]
+    role_perms = {"POST": Perm.CREATE_BILL}
+
+    @extend_schema(
+        tags=TAGS,
+        summary="Bills",
+        description="Newest period first, then by customer name. Filters combine (AND).",
+        parameters=[BillQuerySerializer],
+        responses={200: BillSerializer(many=True), **error_responses(400, 401, 404)},
+    )
+    def get(self, request):
+        filters = parse_query(BillQuerySerializer, request)
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(bill_list(**filters), request, view=self)
+        return paginator.get_paginated_response(BillSerializer(page, many=True).data)
+
+    @extend_schema(
+        tags=TAGS,
+        summary="Bill one customer-month (Finance)",
+        description="400 when the month has not ended, the customer is not under contract "
+        "then, or there is no overage; 409 when a bill (not void) exists for that month.",
+        request=BillCreateSerializer,
+        responses={201: BillDetailSerializer, **error_responses(*WRITE_ERRORS, 409)},
+    )
+    def post(self, request):
+        data = _parse(BillCreateSerializer, request)
+        customer = Customer.objects.filter(pk=data["customer_id"]).first()
+        if customer is None:
+            raise DomainError.invalid(f"No customer has id {data['customer_id']}.", "customer_id")
+        bill = services.bill_create(
+            customer=customer, year=data["year"], month=data["month"], user=request.user
+        )
+        return _bill_response(bill.pk, status.HTTP_201_CREATED)
+
+
+class BillGenerateView(APIView):
+    permission_classes = [IsAuthenticated, RoleAllows]
+    role_perms = {"POST": Perm.GENERATE_BILLS}
+
+    @extend_schema(
+        tags=TAGS,
+        summary="Generate a month's bills (Finance)",
+        description="Bills every customer with overage in a month that has ended. Idempotent: "
+        "customers already billed for the month are skipped.",
+        request=GenerateSerializer,
+        responses={200: GenerationSerializer, **error_responses(*WRITE_ERRORS, 409)},
+    )
+    def post(self, request):
+        data = _parse(GenerateSerializer, request)
+        result = services.bill_generate(year=data["year"], month=data["month"], user=request.user)
+        return Response(
+            {
+                "created": result.created,
+                "skipped": result.skipped,
+                "skipped_reasons": result.skipped_reasons,
+            }
+        )
+
+
+class BillDetailView(APIView):
+    permission_classes = [IsAuthenticated, RoleAllows]
+    role_perms = {"PATCH": Perm.UPDATE_BILL}
+
+    @extend_schema(
+        tags=TAGS,
+        summary="A bill and its history",
+        responses={200: BillDetailSerializer, **error_responses(401, 404)},
+    )
+    def get(self, request, pk: int):
+        bill = bill_get(pk)
+        if bill is None:
+            raise DomainError(f"Bill #{pk} does not exist.", kind="not_found")
+        return Response(BillDetailSerializer(bill).data)
+
+    @extend_schema(
+        tags=TAGS,
+        summary="Correct a draft or rejected bill (Finance)",
+        description="Recomputes the bill from the customer's current usage, limit and price, or "
+        "reprices it with `overage_unit_cost`. The bill returns to draft and earlier approvals "
+        "no longer count.",
+        request=BillUpdateSerializer,
+        responses={200: BillDetailSerializer, **error_responses(*WRITE_ERRORS, 404, 409)},
+    )
+    def patch(self, request, pk: int):
+        data = _parse(BillUpdateSerializer, request)
+        services.bill_update(bill=pk, user=request.user, **data)
+        return _bill_response(pk)
+
+
+class BillTransitionView(APIView):
+    """PATCH /api/bills/{id}/<action>: parse the body, call the service, answer the bill."""
+
+    permission_classes = [IsAuthenticated, RoleAllows]
+    perm: Perm
+    input_serializer: type[StrictSerializer]
+
+    @property
+    def role_perms(self):
+        return {"PATCH": self.perm}
+
+    def act(self, *, pk: int, user, **data) -> None:
+        raise NotImplementedError
+
+    def patch(self, request, pk: int):
+        self.act(pk=pk, user=request.user, **_parse(self.input_serializer, request))
+        return _bill_response(pk)
+
+
+def _transition_schema(summary: str, description: str, request, *extra_errors: int):
+    return extend_schema_view(
+        patch=extend_schema(
+            tags=TAGS,
+            summary=summary,
+            description=description,
+            request=request,
+            responses={
+                200: BillDetailSerializer,
+                **error_responses(*WRITE_ERRORS, 404, 409, *extra_errors),
+            },
+        )
+    )
+
+
+@_transition_schema(
+    "Approve (Sales, or the customer's CSM)",
+    "A draft bill. It becomes approved once its approvals are complete (one, or the CSM's and "
+    "a Sales user's when the customer requires CSM approval); until then it stays draft.",
+    ApproveSerializer,
+)
+class BillApproveView(BillTransitionView):
+    perm = Perm.APPROVE_BILL
+    input_serializer = ApproveSerializer
+
+    def act(self, *, pk, user, comment):
+        services.bill_approve(bill=pk, user=user, comment=comment)
+
+
+@_transition_schema(
+    "Reject (Sales, or the customer's CSM)",
+    "A draft bill becomes rejected: the overage is written off. A comment is required.",
+    CommentSerializer,
+)
+class BillRejectView(BillTransitionView):
+    perm = Perm.REJECT_BILL
+    input_serializer = CommentSerializer
+
+    def act(self, *, pk, user, comment):
+        services.bill_reject(bill=pk, user=user, comment=comment)
+
+
+@_transition_schema(
+    "Undo the latest decision (whoever may approve the bill)",
+    "An approved or rejected bill, or a draft with a partial approval, returns to draft and the "
+    "undone decision no longer counts. A comment is required.",
+    CommentSerializer,
+)
+class BillRevertView(BillTransitionView):
+    perm = Perm.REVERT_BILL
+    input_serializer = CommentSerializer
+
+    def act(self, *, pk, user, comment):
+        services.bill_revert(bill=pk, user=user, comment=comment)
+
+
+@_transition_schema(
+    "Send (Finance)",
+    "An approved bill becomes sent and its invoice is emailed to the customer's billing email. "
+    "If the email fails the bill stays approved and the answer is a 502.",
+    NoBodySerializer,
+    502,
+)
+class BillSendView(BillTransitionView):
+    perm = Perm.SEND_BILL
+    input_serializer = NoBodySerializer
+
+    def act(self, *, pk, user):
+        services.bill_send(bill=pk, user=user)
+
+
+@_transition_schema(
+    "Void (Finance)",
+    "A sent bill becomes void; the customer-month may then be billed again. A comment is required.",
+    CommentSerializer,
+)
+class BillVoidView(BillTransitionView):
+    perm = Perm.VOID_BILL
+    input_serializer = CommentSerializer
+
+    def act(self, *, pk, user, comment):
+        services.bill_void(bill=pk, user=user, comment=comment)
+
+
+class BillCSVView(CSVExportMixin, APIView):
+    @extend_schema(
+        tags=TAGS,
+        summary="Bills as CSV",
+        description="The same rows and filters as GET /api/bills, unpaginated, streamed.",
+        parameters=[BillQuerySerializer],
+        responses={
+            (200, "text/csv"): OpenApiResponse(
+                OpenApiTypes.STR, description=",".join(BILL_CSV_HEADER)
+            ),
+            **error_responses(400, 401),
+        },
+    )
+    def get(self, request):
+        filters = parse_query(BillQuerySerializer, request)
+        rows = (
+            (
+                b.pk,
+                b.customer_id,
+                b.customer.name,
+                b.year,
+                b.month,
+                b.api_usage,
+                b.monthly_api_limit,
+                b.overage_units,
+                b.overage_unit_cost,
+                b.overage_amount,
+                b.status,
+                b.approvals_needed,
+                b.created_at.isoformat(),
+                b.updated_at.isoformat(),
+            )
+            for b in bill_list(**filters).iterator(chunk_size=2000)
+        )
+        return csv_response("bills.csv", BILL_CSV_HEADER, rows)

@@ -1,0 +1,86 @@
+"""Month-end billing, for cron: `manage.py generate_bills [--year Y --month M] [--as NAME]`."""
+
+from __future__ import annotations
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from accounts.models import Role, User
+from billing_site.errors import DomainError
+from bills import periods
+from bills.services import bill_generate
+
+
+class Command(BaseCommand):
+    help = (
+        "Bill every customer with overage in one month, in one transaction. "
+        "Without --year/--month it bills the last month that has ended. "
+        "Customers already billed for the month (by a bill that is not void) are skipped, so "
+        "running it twice is safe. The bills and their history name the Finance user given by "
+        "--as; without --as, the only active Finance user is used, and the command stops if "
+        "there is none or more than one."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--year", type=int, help="The year to bill (give with --month).")
+        parser.add_argument("--month", type=int, help="The month to bill, 1-12 (with --year).")
+        parser.add_argument(
+            "--as",
+            dest="as_user",
+            metavar="NAME",
+            help="The Finance user the bills are created by (default: the only Finance user).",
+        )
+
+    def handle(self, *args, year: int | None, month: int | None, as_user: str | None, **options):
+        if (year is None) != (month is None):
+            raise CommandError("Give --year and --month together, or neither for the last month.")
+        if year is None:
+            year, month = periods.last_ended_month()
+        if not 1 <= month <= 12:
+            raise CommandError("--month is a month number from 1 to 12.")
+        user = self._finance_user(as_user)
+        verbose = options["verbosity"] >= 1
+
+        def progress(message: str) -> None:
+            if verbose:
+                self.stdout.write(message)
+
+        progress(f"Billing {periods.label(year, month)} as {user.name}.")
+        try:
+            result = bill_generate(year=year, month=month, user=user, progress=progress)
+        except DomainError as exc:
+            details = [
+                f"{name}: {' '.join(msgs)}"
+                for name, msgs in exc.errors.items()
+                if msgs != [exc.message]
+            ]
+            raise CommandError(" ".join([exc.message, *details])) from exc
+        self.stdout.write(self.style.SUCCESS(_summary(result.created, result.skipped_reasons)))
+
+    def _finance_user(self, name: str | None) -> User:
+        if name:
+            user = User.objects.filter(name=name).first()
+            if user is None:
+                raise CommandError(f"No user is named {name!r}.")
+            if user.role != Role.FINANCE:
+                raise CommandError(
+                    f"{user.name} is a {user.role} user; only Finance may generate bills."
+                )
+            if not user.is_active:
+                raise CommandError(f"{user.name} is deactivated; name an active Finance user.")
+            return user
+        finance = list(User.objects.filter(role=Role.FINANCE, is_active=True).order_by("name")[:6])
+        if len(finance) == 1:
+            return finance[0]
+        if not finance:
+            raise CommandError("There is no active Finance user to create the bills as.")
+        names = ", ".join(u.name for u in finance[:5]) + (", ..." if len(finance) > 5 else "")
+        raise CommandError(f"There are several Finance users ({names}); choose one with --as NAME.")
+
+
+def _summary(created: int, reasons: dict[str, int]) -> str:
+    skipped = sum(reasons.values())
+    text = f"Done: created {created:,} bill{'s' * (created != 1)}; skipped {skipped:,}"
+    if reasons:
+        why = ", ".join(f"{n:,} {reason}" for reason, n in sorted(reasons.items()))
+        text += f" ({why})"
+    return text + "."

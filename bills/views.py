@@ -1,0 +1,260 @@
+"""Bill pages: the dashboard, a bill, its invoice, and the buttons that act on bills.
+
+Each view parses input, calls one service or selector and renders. With htmx it answers with
+the fragment that changed (a table, a row, the bill panel); without, the page or a redirect.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal, localcontext
+from functools import partial
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db.models import QuerySet
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import reswap, retarget, trigger_client_event
+
+from accounts.forms import add_domain_errors
+from accounts.views import safe_next
+from billing_site.errors import DomainError
+from bills import periods
+from bills.forms import BillFilterForm, GenerateForm
+from bills.invoices import invoice_for, invoice_pdf
+from bills.models import Bill, Status
+from bills.selectors import bill_get, bill_list, bill_status_counts
+from bills.services import (
+    bill_approve,
+    bill_generate,
+    bill_reject,
+    bill_revert,
+    bill_send,
+    bill_update,
+    bill_void,
+)
+
+BILLS_CHANGED = "billsChanged"  # a row changed: the status counts refresh
+BILLS_GENERATED = "billsGenerated"  # new bills: the whole table refreshes
+
+
+def dashboard_bills(filters: dict) -> tuple[QuerySet[Bill], dict[str, int]]:
+    """The dashboard's rows and its per-status counts (counts ignore the status filter)."""
+    bills = bill_list(status=filters["status"], year=filters["year"], month=filters["month"])
+    count_filters = {k: filters[k] for k in ("year", "month") if filters[k]}
+    if filters["customer"]:
+        bills = bills.filter(customer__name__icontains=filters["customer"])
+        count_filters["customer__name__icontains"] = filters["customer"]
+    return bills, bill_status_counts(**count_filters)
+
+
+@require_GET
+def dashboard(request):
+    form = BillFilterForm(request.GET)
+    filters = form.filters()
+    bills, counts = dashboard_bills(filters)
+    page = Paginator(bills, filters["per_page"]).get_page(filters["page"])
+    context = {
+        "form": form,
+        "filters": filters,
+        "page": page,
+        "statuses": [(s.value, s.label, counts.get(s.value, 0)) for s in Status],
+        "total": sum(counts.values()),
+        "back": request.get_full_path(),
+        "generate_form": GenerateForm(),
+    }
+    if request.htmx and not request.htmx.history_restore_request:
+        part = "status_counts" if request.htmx.target == "status-counts" else "bill_index"
+        return render(request, f"bills/dashboard.html#{part}", context)
+    return render(request, "bills/dashboard.html", context)
+
+
+@require_POST
+def generate(request):
+    form = GenerateForm(request.POST)
+    result, status = None, 400
+    if form.is_valid():
+        try:
+            result = bill_generate(**form.cleaned_data, user=request.user)
+            status = 200
+        except DomainError as error:
+            if error.kind == "forbidden" and not request.htmx:
+                return forbidden(request, error.message)
+            add_domain_errors(form, error)
+            status = error.status_code
+    if request.htmx:
+        context = {"generate_form": form, "result": result}
+        if result:
+            year, month = form.cleaned_data["year"], form.cleaned_data["month"]
+            context.update(
+                result_label=periods.label(year, month), result_period=f"{year}-{month:02d}"
+            )
+        response = render(request, "bills/dashboard.html#generate_panel", context, status=status)
+        if result and result.created:
+            trigger_client_event(response, BILLS_GENERATED)
+        return response
+    if result is None:
+        messages.error(request, " ".join(e for errs in form.errors.values() for e in errs))
+    else:
+        messages.success(request, generation_summary(result, form.cleaned_data))
+    return redirect("bills:dashboard")
+
+
+def generation_summary(result, period: dict) -> str:
+    label = periods.label(period["year"], period["month"])
+    text = f"{label}: created {result.created} bill{'s' if result.created != 1 else ''}"
+    if result.skipped:
+        why = ", ".join(f"{n} {reason}" for reason, n in sorted(result.skipped_reasons.items()))
+        text += f", skipped {result.skipped} ({why})"
+    return text + "."
+
+
+@require_GET
+def detail(request, pk: int):
+    bill = bill_get(pk)
+    if bill is None:
+        raise Http404(f"Bill #{pk} does not exist.")
+    template = "bills/detail.html"
+    if request.htmx and not request.htmx.history_restore_request:
+        template += "#bill_main"
+    return render(request, template, bill_context(request, bill))
+
+
+def bill_context(request, bill: Bill, **extra) -> dict:
+    with localcontext(prec=60):
+        exact = Decimal(bill.overage_units) * bill.overage_unit_cost
+    return {
+        "bill": bill,
+        "period_label": periods.label(bill.year, bill.month),
+        "exact_amount": exact,
+        "back": reverse("bills:detail", args=[bill.pk]),
+        "errors": {},
+        "posted": {},
+        **extra,
+    }
+
+
+@require_GET
+def invoice(request, pk: int):
+    bill = bill_get(pk)
+    if bill is None:
+        raise Http404(f"Bill #{pk} does not exist.")
+    return render(request, "bills/invoice.html", {"bill": bill, "invoice": invoice_for(bill)})
+
+
+@require_GET
+def invoice_download(request, pk: int):
+    bill = bill_get(pk)
+    if bill is None:
+        raise Http404(f"Bill #{pk} does not exist.")
+    document = invoice_for(bill)
+    response = HttpResponse(invoice_pdf(document), content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{document.number}.pdf"'
+    return response
+
+
+# --- the buttons ---------------------------------------------------------------------------
+
+
+def forbidden(request, message: str) -> HttpResponse:
+    return render(request, "403.html", {"message": message}, status=403)
+
+
+def act(
+    request, pk: int, run: Callable[[], Bill], *, done: str | Callable[[Bill], str]
+) -> HttpResponse:
+    """Run one service for a button and answer the way the request came in."""
+    back = safe_next(request, fallback=reverse("bills:detail", args=[pk]))
+    try:
+        result = run()
+        error = None
+        done = done(result) if callable(done) else done
+    except DomainError as exc:
+        error = exc
+    if not request.htmx:
+        if error is None:
+            messages.success(request, done)
+        elif error.kind == "forbidden":
+            return forbidden(request, error.message)
+        elif error.kind == "not_found":
+            raise Http404(error.message)
+        else:
+            messages.error(request, error.message)
+        return redirect(back)
+    if error is not None and error.kind == "not_found":
+        response = render(request, "includes/flash.html", {"flash": error.message}, status=404)
+        return reswap(retarget(response, "#messages"), "innerHTML")
+    status = error.status_code if error else 200
+    notice = {
+        "error": error.message if error else "",
+        "error_kind": error.kind if error else "",
+        "done": "" if error else done,
+    }
+    if (request.htmx.target or "").startswith("bill-row-"):
+        bill = bill_list().filter(pk=pk).first()
+        context = {"bill": bill, "back": back, **notice}
+        response = render(request, "bills/dashboard.html#bill_row", context, status=status)
+    else:
+        errors = error.errors if error else {}
+        posted = request.POST if error else {}
+        context = bill_context(request, bill_get(pk), errors=errors, posted=posted, **notice)
+        response = render(request, "bills/detail.html#bill_main", context, status=status)
+    return trigger_client_event(response, BILLS_CHANGED) if error is None else response
+
+
+def _missing(message: str, field: str) -> Bill:
+    raise DomainError.invalid(message, field)
+
+
+def _comment(request) -> str:
+    return request.POST.get("comment", "")
+
+
+@require_POST
+def approve(request, pk: int):
+    run = partial(bill_approve, bill=pk, user=request.user, comment=_comment(request))
+    return act(request, pk, run, done=f"Bill #{pk}: approval recorded.")
+
+
+@require_POST
+def reject(request, pk: int):
+    run = partial(bill_reject, bill=pk, user=request.user, comment=_comment(request))
+    return act(request, pk, run, done=f"Bill #{pk} rejected.")
+
+
+@require_POST
+def revert(request, pk: int):
+    run = partial(bill_revert, bill=pk, user=request.user, comment=_comment(request))
+    return act(request, pk, run, done=f"Bill #{pk}: decision undone; it is a draft again.")
+
+
+@require_POST
+def update(request, pk: int):
+    cost = request.POST.get("overage_unit_cost", "").strip() or None
+    if request.POST.get("intent") == "reprice" and cost is None:
+        run = partial(_missing, "Enter the new unit cost, e.g. 0.0025.", "overage_unit_cost")
+    else:
+        run = partial(
+            bill_update,
+            bill=pk,
+            user=request.user,
+            comment=_comment(request),
+            overage_unit_cost=cost,
+        )
+    done = f"Bill #{pk} repriced." if cost else f"Bill #{pk} recomputed from current usage."
+    return act(request, pk, run, done=done)
+
+
+@require_POST
+def send(request, pk: int):
+    run = partial(bill_send, bill=pk, user=request.user)
+    return act(request, pk, run, done=lambda b: f"Bill #{pk} sent to {b.customer.billing_email}.")
+
+
+@require_POST
+def void(request, pk: int):
+    run = partial(bill_void, bill=pk, user=request.user, comment=_comment(request))
+    return act(request, pk, run, done=f"Bill #{pk} voided; the month may be billed again.")

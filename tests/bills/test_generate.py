@@ -1,0 +1,169 @@
+"""Month-end generation: every customer with overage once, in a fixed number of queries."""
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from billing_site.errors import DomainError
+from bills import periods
+from bills.models import Action, Bill, BillAction, Status
+from bills.services import bill_approve, bill_generate, bill_send, bill_void
+from customers.models import Customer
+from tests.bills.conftest import MONTH, YEAR
+from tests.factories import CustomerFactory, UsageFactory
+from usage.models import Usage
+
+
+@pytest.fixture
+def month_of_customers(db):
+    """Two customers to bill and one of each reason to skip."""
+    billed = {
+        "over": CustomerFactory(name="Over"),
+        "over_strict": CustomerFactory(name="Strict", require_csm_approval=True),
+    }
+    UsageFactory(customer=billed["over"], year=YEAR, month=MONTH, api_usage=1_000_401)
+    UsageFactory(customer=billed["over_strict"], year=YEAR, month=MONTH, api_usage=3_000_000)
+    under = CustomerFactory(name="Under")
+    UsageFactory(customer=under, year=YEAR, month=MONTH, api_usage=999_999)
+    CustomerFactory(name="No usage")
+    ended = CustomerFactory(name="Ended", end_date=date(2025, 2, 28))
+    UsageFactory(customer=ended, year=YEAR, month=MONTH, api_usage=9_000_000)
+    return billed
+
+
+def test_it_bills_every_customer_with_overage_and_says_why_others_were_skipped(
+    month_of_customers, finance
+):
+    result = bill_generate(year=YEAR, month=MONTH, user=finance)
+    assert result.created == 2
+    assert result.skipped == 3
+    assert result.skipped_reasons == {"no overage": 2, "not under contract": 1}
+    bills = {b.customer.name: b for b in Bill.objects.select_related("customer")}
+    assert set(bills) == {"Over", "Strict"}
+    assert sorted(result.bill_ids) == sorted(b.pk for b in bills.values())
+    over, strict = bills["Over"], bills["Strict"]
+    assert (over.api_usage, over.monthly_api_limit, over.overage_units) == (
+        1_000_401,
+        1_000_000,
+        401,
+    )
+    assert over.overage_amount == Decimal("1.00")  # 1.0025, half-up to the cent
+    assert over.requires_csm_approval is False
+    assert strict.overage_amount == Decimal("5000.00")
+    assert strict.requires_csm_approval is True
+    assert {b.status for b in bills.values()} == {Status.DRAFT}
+
+
+def test_it_writes_one_created_row_per_bill(month_of_customers, finance):
+    bill_generate(year=YEAR, month=MONTH, user=finance)
+    rows = list(BillAction.objects.values_list("bill_id", "action", "stakeholder", "to_status"))
+    assert sorted(rows) == sorted(
+        (pk, Action.CREATED, finance.pk, Status.DRAFT)
+        for pk in Bill.objects.values_list("pk", flat=True)
+    )
+
+
+def test_running_it_again_creates_nothing(month_of_customers, finance):
+    bill_generate(year=YEAR, month=MONTH, user=finance)
+    again = bill_generate(year=YEAR, month=MONTH, user=finance)
+    assert again.created == 0
+    assert again.skipped_reasons == {"already billed": 2, "no overage": 2, "not under contract": 1}
+    assert Bill.objects.count() == 2
+    assert BillAction.objects.count() == 2
+
+
+def test_it_bills_a_voided_customer_month_again(month_of_customers, finance, sales):
+    bill_generate(year=YEAR, month=MONTH, user=finance)
+    over = Bill.objects.get(customer=month_of_customers["over"])
+    bill_approve(bill=over, user=sales)
+    bill_send(bill=over, user=finance)
+    bill_void(bill=over, user=finance, comment="Wrong price on the invoice.")
+    again = bill_generate(year=YEAR, month=MONTH, user=finance)
+    assert again.created == 1
+    assert again.skipped_reasons["already billed"] == 1
+    assert Bill.objects.filter(customer=month_of_customers["over"]).count() == 2
+    assert Bill.objects.get(pk=over.pk).status == Status.VOID
+
+
+def test_only_finance_may_generate(month_of_customers, sales):
+    with pytest.raises(DomainError) as caught:
+        bill_generate(year=YEAR, month=MONTH, user=sales)
+    assert caught.value.kind == "forbidden"
+    assert not Bill.objects.exists()
+
+
+def test_a_month_that_has_not_ended_is_refused(month_of_customers, finance):
+    today = periods.today()
+    with pytest.raises(DomainError) as caught:
+        bill_generate(year=today.year, month=today.month, user=finance)
+    assert caught.value.kind == "invalid"
+    assert not Bill.objects.exists()
+
+
+def test_progress_hears_each_phase(month_of_customers, finance):
+    heard = []
+    bill_generate(year=YEAR, month=MONTH, user=finance, progress=heard.append)
+    assert heard == [
+        "Reading customers and their usage for March 2025...",
+        "Read 5 customers; writing 2 bills and their history...",
+    ]
+
+
+def _bulk_customers(count: int, *, first: int = 0) -> None:
+    customers = Customer.objects.bulk_create(
+        Customer(
+            name=f"Bulk {first + n:05d}",
+            billing_email=f"bulk{first + n}@customer.example",
+            monthly_api_limit=1_000_000,
+            overage_unit_cost=Decimal("0.0025"),
+            start_date=date(2020, 1, 1),
+        )
+        for n in range(count)
+    )
+    # Every third customer stays under its limit.
+    Usage.objects.bulk_create(
+        Usage(
+            customer=c,
+            year=YEAR,
+            month=MONTH,
+            api_usage=900_000 if i % 3 == 0 else 1_000_000 + i,
+        )
+        for i, c in enumerate(customers)
+    )
+
+
+def _queries_to_generate(finance) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        bill_generate(year=YEAR, month=MONTH, user=finance)
+    return len(queries)
+
+
+def test_the_query_count_does_not_grow_with_the_customers(finance):
+    _bulk_customers(3)
+    few = _queries_to_generate(finance)
+    # The first run's bills stay: the second run reads all 63 customers, bills the new ones.
+    _bulk_customers(60, first=3)
+    many = _queries_to_generate(finance)
+    assert Bill.objects.count() == 2 + 40
+    assert many == few
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="SQLite splits bulk inserts by its parameter limit; PostgreSQL inserts in one UNNEST",
+)
+def test_month_end_for_10000_customers_runs_in_a_fixed_number_of_queries(
+    finance, django_assert_max_num_queries
+):
+    _bulk_customers(10_000)
+    with django_assert_max_num_queries(6):
+        result = bill_generate(year=YEAR, month=MONTH, user=finance)
+    assert result.created == 6_666
+    assert result.skipped_reasons == {"no overage": 3_334}
+    assert Bill.objects.count() == 6_666
+    assert BillAction.objects.count() == 6_666
+    last = Bill.objects.get(customer__name="Bulk 09998")
+    assert (last.overage_units, last.overage_amount) == (9_998, Decimal("25.00"))  # 24.995

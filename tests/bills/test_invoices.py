@@ -1,0 +1,154 @@
+"""Sending a bill emails the invoice (text, HTML and a PDF); a failed mail keeps it approved."""
+
+import io
+from decimal import Decimal
+
+import pytest
+from django.core import mail
+from django.db import transaction
+from pypdf import PdfReader
+
+from billing_site.errors import DomainError
+from bills.invoices import format_unit_cost
+from bills.models import Action, Status
+from bills.services import bill_send
+from tests.factories import CustomerFactory
+
+FAILING_MAILER = {"default": {"BACKEND": "tests.bills.failing_mail.FailingBackend"}}
+
+# What the invoice must say for 1,234,567 calls against a 1,000,000 limit at 0.0025 per call.
+FIGURES = {
+    "period": "March 2025",
+    "usage": "1,234,567",
+    "limit": "1,000,000",
+    "overage units": "234,567",
+    "unit cost": "0.0025",
+    "amount": "586.42",  # 586.4175, half-up to the cent
+}
+
+
+@pytest.fixture
+def approved_bill(bill_in):
+    customer = CustomerFactory(name="Globex", billing_email="ap@globex.example")
+    return bill_in(Status.APPROVED, customer=customer, api_usage=1_234_567)
+
+
+def _pdf_text(message) -> str:
+    [(filename, content, mimetype)] = message.attachments
+    assert mimetype == "application/pdf"
+    assert filename.endswith(".pdf")
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(content)).pages)
+
+
+def test_sending_emails_the_invoice_to_the_billing_address(approved_bill, finance):
+    bill = bill_send(bill=approved_bill, user=finance)
+    assert bill.status == Status.SENT
+    [message] = mail.outbox
+    assert message.to == ["ap@globex.example"]
+    assert f"INV-202503-{bill.pk:06d}" in message.subject
+    assert "March 2025" in message.subject
+
+
+@pytest.mark.parametrize("figure", FIGURES)
+def test_the_text_body_states_the_figure(figure, approved_bill, finance):
+    bill_send(bill=approved_bill, user=finance)
+    assert FIGURES[figure] in mail.outbox[0].body
+
+
+@pytest.mark.parametrize("figure", FIGURES)
+def test_the_html_body_states_the_figure(figure, approved_bill, finance):
+    bill_send(bill=approved_bill, user=finance)
+    [(html, mimetype)] = mail.outbox[0].alternatives
+    assert mimetype == "text/html"
+    assert FIGURES[figure] in html
+
+
+def test_the_pdf_states_period_usage_and_amount(approved_bill, finance):
+    bill = bill_send(bill=approved_bill, user=finance)
+    text = _pdf_text(mail.outbox[0])
+    assert f"INV-202503-{bill.pk:06d}" in text
+    assert "Globex" in text
+    for figure in FIGURES.values():
+        assert figure in text
+
+
+def test_a_name_outside_latin_1_does_not_break_the_pdf(bill_in, finance):
+    customer = CustomerFactory(name="Zürich 東京 GmbH")
+    bill = bill_in(Status.APPROVED, customer=customer)
+    bill_send(bill=bill, user=finance)
+    assert "Zürich" in _pdf_text(mail.outbox[0])
+    assert "Zürich 東京 GmbH" in mail.outbox[0].body
+
+
+def test_a_large_amount_is_written_in_full(bill_in, finance):
+    bill = bill_in(
+        Status.APPROVED,
+        api_usage=5_000_000_000,
+        monthly_api_limit=0,
+        overage_unit_cost=Decimal("0.75"),
+    )
+    bill_send(bill=bill, user=finance)
+    assert "3,750,000,000.00" in mail.outbox[0].body
+    assert "3,750,000,000.00" in _pdf_text(mail.outbox[0])
+
+
+@pytest.mark.parametrize(
+    ("cost", "text"),
+    [("0.002500", "0.0025"), ("1.000000", "1.00"), ("12.5", "12.50"), ("0.000001", "0.000001")],
+)
+def test_unit_cost_is_shown_without_padding_zeros(cost, text):
+    assert format_unit_cost(Decimal(cost)) == text
+
+
+def test_a_failed_mail_keeps_the_bill_approved_and_says_so(approved_bill, finance, settings):
+    settings.MAILERS = FAILING_MAILER
+    with pytest.raises(DomainError) as caught:
+        bill_send(bill=approved_bill, user=finance)
+    assert caught.value.kind == "delivery"
+    assert "ap@globex.example" in caught.value.message
+    approved_bill.refresh_from_db()
+    assert approved_bill.status == Status.APPROVED
+    last = approved_bill.actions.last()
+    assert (last.action, last.stakeholder, last.from_status, last.to_status) == (
+        Action.SEND_FAILED,
+        finance,
+        Status.SENT,
+        Status.APPROVED,
+    )
+    assert "mail server refused the connection" in last.comment
+    assert mail.outbox == []
+
+
+def test_a_bill_can_be_sent_again_once_mail_works(approved_bill, finance, settings):
+    working = settings.MAILERS  # the test runner's in-memory outbox
+    settings.MAILERS = FAILING_MAILER
+    with pytest.raises(DomainError):
+        bill_send(bill=approved_bill, user=finance)
+    settings.MAILERS = working
+    bill = bill_send(bill=approved_bill, user=finance)
+    assert bill.status == Status.SENT
+    assert len(mail.outbox) == 1
+    assert [a.action for a in bill.actions.all()][-3:] == [
+        Action.SENT,
+        Action.SEND_FAILED,
+        Action.SENT,
+    ]
+
+
+def test_sending_inside_a_callers_transaction_is_refused(approved_bill, finance):
+    # The mail must leave only after "sent" is committed, which an outer block would prevent.
+    with pytest.raises(RuntimeError, match="durable"), transaction.atomic():
+        bill_send(bill=approved_bill, user=finance)
+    approved_bill.refresh_from_db()
+    assert approved_bill.status == Status.APPROVED
+    assert mail.outbox == []
+
+
+def test_a_refused_send_sends_no_mail(bill_in, sales, finance):
+    draft = bill_in(Status.DRAFT)
+    with pytest.raises(DomainError):
+        bill_send(bill=draft, user=finance)
+    approved = bill_in(Status.APPROVED, customer=CustomerFactory())
+    with pytest.raises(DomainError):
+        bill_send(bill=approved, user=sales)
+    assert mail.outbox == []
