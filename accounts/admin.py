@@ -50,4 +50,3 @@ class UserAdmin(DjangoUserAdmin):
         for user in queryset:
             user_logout_everywhere(user=user)
         self.message_user(request, f"Ended every session of {queryset.count()} user(s).")
-

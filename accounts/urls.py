@@ -1,2 +1,10 @@
+from django.urls import path
+
+from accounts import views
+
 app_name = "accounts"
-urlpatterns = []
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("welcome", views.welcome, name="welcome"),
+    path("logout", views.logout_view, name="logout"),
+]

@@ -128,16 +128,23 @@ def scenarios(finance, sales, year, month, ids) -> list[dict]:
         def call():
             response = client.get(url, **extra)
             assert response.status_code == 200, (url, response.status_code)
+
         return call
 
     plan = [
         ("GET /api/bills?page_size=500", get(api, "/api/bills?page_size=500")),
-        ("GET /api/bills?status=draft&page_size=50", get(api, "/api/bills?status=draft&page_size=50")),
+        (
+            "GET /api/bills?status=draft&page_size=50",
+            get(api, "/api/bills?status=draft&page_size=50"),
+        ),
         (f"GET /api/bills/{bill_id}", get(api, f"/api/bills/{bill_id}")),
         ("GET /api/customers?page_size=500", get(api, "/api/customers?page_size=500")),
         ("GET /api/usage?page_size=500", get(api, "/api/usage?page_size=500")),
         ("GET /dashboard (first page)", get(html, "/dashboard")),
-        ("GET /dashboard?status=draft (htmx fragment)", get(html, "/dashboard?status=draft", HTTP_HX_REQUEST="true")),
+        (
+            "GET /dashboard?status=draft (htmx fragment)",
+            get(html, "/dashboard?status=draft", HTTP_HX_REQUEST="true"),
+        ),
         ("GET /customers", get(html, "/customers")),
         (f"GET /bills/{bill_id}", get(html, f"/bills/{bill_id}")),
     ]
@@ -164,7 +171,9 @@ def scenarios(finance, sales, year, month, ids) -> list[dict]:
         ms, q = timed(post_usage, repeat=3)
         rows.append({"scenario": f"POST /api/usage, {len(batch):,} items", "ms": ms, "queries": q})
     except Exception as exc:
-        rows.append({"scenario": "POST /api/usage", "ms": None, "queries": None, "error": repr(exc)[:120]})
+        rows.append(
+            {"scenario": "POST /api/usage", "ms": None, "queries": None, "error": repr(exc)[:120]}
+        )
     return rows
 
 

@@ -1,1 +1,32 @@
-urlpatterns = []
+"""Every URL of the JSON API (under /api/). docs/api.md is the reference."""
+
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from accounts import api as accounts_api
+from bills import api as bills_api
+from customers import api as customers_api
+from usage import api as usage_api
+
+app_name = "api"
+
+urlpatterns = [
+    path("users", accounts_api.UserCreateView.as_view(), name="users"),
+    path("users/<int:pk>", accounts_api.UserDetailView.as_view(), name="user"),
+    path("session", accounts_api.SessionView.as_view(), name="session"),
+    path("customers", customers_api.CustomerListView.as_view(), name="customers"),
+    path("customers/<int:pk>", customers_api.CustomerDetailView.as_view(), name="customer"),
+    path("usage", usage_api.UsageView.as_view(), name="usage"),
+    path("usage.csv", usage_api.UsageCSVView.as_view(), name="usage-csv"),
+    path("bills", bills_api.BillListView.as_view(), name="bills"),
+    path("bills.csv", bills_api.BillCSVView.as_view(), name="bills-csv"),
+    path("bills/generate", bills_api.BillGenerateView.as_view(), name="bills-generate"),
+    path("bills/<int:pk>", bills_api.BillDetailView.as_view(), name="bill"),
+    path("bills/<int:pk>/approve", bills_api.BillApproveView.as_view(), name="bill-approve"),
+    path("bills/<int:pk>/reject", bills_api.BillRejectView.as_view(), name="bill-reject"),
+    path("bills/<int:pk>/revert", bills_api.BillRevertView.as_view(), name="bill-revert"),
+    path("bills/<int:pk>/send", bills_api.BillSendView.as_view(), name="bill-send"),
+    path("bills/<int:pk>/void", bills_api.BillVoidView.as_view(), name="bill-void"),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+]

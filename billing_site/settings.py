@@ -183,10 +183,11 @@ REST_FRAMEWORK = {
         "accounts.authentication.CsrfSessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["billing_site.api.SafeJSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["billing_site.api.StrictJSONParser"],
     "DEFAULT_PAGINATION_CLASS": "billing_site.pagination.PagePagination",
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    # Filters are parsed by a serializer per endpoint and applied by the selectors.
+    "DEFAULT_FILTER_BACKENDS": [],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "billing_site.api.exception_handler",
     "COERCE_DECIMAL_TO_STRING": True,
@@ -194,18 +195,47 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "login_name": os.environ.get("LOGIN_THROTTLE_NAME", "10/min"),
         "login_address": os.environ.get("LOGIN_THROTTLE_ADDRESS", "30/min"),
+        "signup_address": os.environ.get("SIGNUP_THROTTLE_ADDRESS", "20/hour"),
     },
+    # Client address for the throttles: REMOTE_ADDR unless NUM_PROXIES trusted proxies add
+    # X-Forwarded-For (a client could otherwise pick its own address with that header).
+    "NUM_PROXIES": int(os.environ.get("NUM_PROXIES", "0")),
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Billing desk API",
-    "DESCRIPTION": "Usage in, overage bills out: the JSON API of the billing desk.",
+    "DESCRIPTION": (
+        "Usage in, overage bills out: the JSON API of the billing desk (docs/api.md is the "
+        "guide).\n\n"
+        "**Auth**: `POST /api/session` with `{name, password}` returns a `token`; send it as "
+        "`Authorization: Bearer <token>` (no CSRF needed). The session cookie works too, with "
+        "the `X-CSRFToken` header on unsafe methods. `DELETE /api/session` ends every session "
+        "and token of the user.\n\n"
+        "**Errors**: 400 `{field: [messages]}` or `{detail}`; 401 not logged in; 403 role not "
+        "allowed; 404 unknown id; 409 `{detail}` when the bill's status forbids the action; "
+        "429 with `Retry-After` for too many login attempts.\n\n"
+        "**Lists**: `{count, next, previous, results}` with `page` and `page_size` (1-500, "
+        "default 50). Decimals are JSON strings; 64-bit counts are JSON numbers."
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": "/api/",
+    "ENUM_NAME_OVERRIDES": {
+        "BillStatusEnum": "bills.models.Status",
+        "BillActionEnum": "bills.models.Action",
+        "RoleEnum": "accounts.models.Role",
+    },
+    "TAGS": [
+        {"name": "users and sessions", "description": "Sign up, log in, log out."},
+        {"name": "customers", "description": "Read-only."},
+        {"name": "usage", "description": "Monthly API usage per customer."},
+        {"name": "bills", "description": "Overage bills and their workflow."},
+    ],
 }
 
 CACHES = {

@@ -25,6 +25,7 @@ from billing_site.api import (
     csv_response,
     error_responses,
     id_field,
+    iso_datetime,
     parse_query,
 )
 from billing_site.errors import DomainError
@@ -439,8 +440,8 @@ class BillCSVView(CSVExportMixin, APIView):
                 b.overage_amount,
                 b.status,
                 b.approvals_needed,
-                b.created_at.isoformat(),
-                b.updated_at.isoformat(),
+                iso_datetime(b.created_at),
+                iso_datetime(b.updated_at),
             )
             for b in bill_list(**filters).iterator(chunk_size=2000)
         )

@@ -120,10 +120,10 @@ def detail(request, pk: int):
     template = "bills/detail.html"
     if request.htmx and not request.htmx.history_restore_request:
         template += "#bill_main"
-    return render(request, template, bill_context(request, bill))
+    return render(request, template, bill_context(bill))
 
 
-def bill_context(request, bill: Bill, **extra) -> dict:
+def bill_context(bill: Bill, **extra) -> dict:
     with localcontext(prec=60):
         exact = Decimal(bill.overage_units) * bill.overage_unit_cost
     return {
@@ -200,7 +200,7 @@ def act(
     else:
         errors = error.errors if error else {}
         posted = request.POST if error else {}
-        context = bill_context(request, bill_get(pk), errors=errors, posted=posted, **notice)
+        context = bill_context(bill_get(pk), errors=errors, posted=posted, **notice)
         response = render(request, "bills/detail.html#bill_main", context, status=status)
     return trigger_client_event(response, BILLS_CHANGED) if error is None else response
 

@@ -37,12 +37,16 @@ def customer_recent_usage(customer: Customer, months: int = 12) -> list[Usage]:
     y, m = today.year, today.month
     for _ in range(months - 1):
         y, m = periods.previous_month(y, m)
-    rows = Usage.objects.filter(customer=customer).filter(
-        Q(year__gt=y) | Q(year=y, month__gte=m)
-    ).filter(Q(year__lt=today.year) | Q(year=today.year, month__lte=today.month))
+    rows = (
+        Usage.objects.filter(customer=customer)
+        .filter(Q(year__gt=y) | Q(year=y, month__gte=m))
+        .filter(Q(year__lt=today.year) | Q(year=today.year, month__lte=today.month))
+    )
     return list(rows.order_by("year", "month"))
 
 
 def customer_detail_queryset() -> QuerySet[Customer]:
     bills = Bill.objects.order_by("-year", "-month", "-id")
-    return Customer.objects.select_related("csm").prefetch_related(Prefetch("bills", queryset=bills))
+    return Customer.objects.select_related("csm").prefetch_related(
+        Prefetch("bills", queryset=bills)
+    )

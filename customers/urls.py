@@ -1,2 +1,9 @@
+from django.urls import path
+
+from customers import views
+
 app_name = "customers"
-urlpatterns = []
+urlpatterns = [
+    path("customers", views.customer_index, name="list"),
+    path("customers/<int:pk>", views.customer_detail, name="detail"),
+]

@@ -19,8 +19,12 @@ class Usage(models.Model):
             models.UniqueConstraint(
                 fields=["customer", "year", "month"], name="usage_one_per_customer_month"
             ),
-            models.CheckConstraint(condition=Q(month__gte=1, month__lte=12), name="usage_month_1_12"),
-            models.CheckConstraint(condition=Q(year__gte=2000, year__lte=2999), name="usage_year_sane"),
+            models.CheckConstraint(
+                condition=Q(month__gte=1, month__lte=12), name="usage_month_1_12"
+            ),
+            models.CheckConstraint(
+                condition=Q(year__gte=2000, year__lte=2999), name="usage_year_sane"
+            ),
             models.CheckConstraint(condition=Q(api_usage__gte=0), name="usage_not_negative"),
         ]
         indexes = [models.Index(fields=["year", "month"], name="usage_period_idx")]

@@ -64,9 +64,9 @@ def _validate_item(item: Any, today) -> tuple[dict[str, int] | None, dict[str, l
         errors["month"] = ["Enter a month from 1 to 12."]
     if "api_usage" in values and not 0 <= values["api_usage"] <= MAX_USAGE:
         errors["api_usage"] = ["Usage must be between 0 and 9223372036854775807."]
-    if "year" not in errors and "month" not in errors and {"year", "month"} <= set(values):
-        if (values["year"], values["month"]) > (today.year, today.month):
-            errors["month"] = ["This month is in the future; usage can be recorded once it starts."]
+    period_ok = "year" not in errors and "month" not in errors and {"year", "month"} <= set(values)
+    if period_ok and (values["year"], values["month"]) > (today.year, today.month):
+        errors["month"] = ["This month is in the future; usage can be recorded once it starts."]
     return (None if errors else values), errors
 
 
@@ -147,7 +147,9 @@ def _upsert(rows: list[dict[str, int]]) -> UsageResult:
     return UsageResult(created=len(rows) - updated, updated=updated)
 
 
-def usage_record(*, customer: Customer, year: int, month: int, api_usage: int, user: User) -> UsageResult:
+def usage_record(
+    *, customer: Customer, year: int, month: int, api_usage: int, user: User
+) -> UsageResult:
     return usage_record_many(
         items=[{"customer_id": customer.pk, "year": year, "month": month, "api_usage": api_usage}],
         user=user,

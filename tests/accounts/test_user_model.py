@@ -54,7 +54,11 @@ def _is_logged_in(client: Client) -> bool:
 def test_logout_everywhere_ends_every_session_of_the_user(db):
     user = UserFactory(name="multi", role=Role.FINANCE)
     other = UserFactory(name="bystander", role=Role.SALES)
-    laptop, phone, theirs = _logged_in_client(user), _logged_in_client(user), _logged_in_client(other)
+    laptop, phone, theirs = (
+        _logged_in_client(user),
+        _logged_in_client(user),
+        _logged_in_client(other),
+    )
     assert _is_logged_in(laptop) and _is_logged_in(phone)
     old_token = user.session_token
 

@@ -74,7 +74,9 @@ def test_money_keeps_six_places_for_unit_cost_and_two_for_amounts(db):
     customer = CustomerFactory(overage_unit_cost=Decimal("0.000125"))
     customer.refresh_from_db()
     assert customer.overage_unit_cost == Decimal("0.000125")
-    bill = _raw_bill(customer, overage_unit_cost=Decimal("0.000125"), overage_amount=Decimal("12.34"))
+    bill = _raw_bill(
+        customer, overage_unit_cost=Decimal("0.000125"), overage_amount=Decimal("12.34")
+    )
     bill.refresh_from_db()
     assert isinstance(bill.overage_amount, Decimal)
     assert bill.overage_amount == Decimal("12.34")
@@ -115,11 +117,14 @@ def test_bill_amounts_cannot_be_negative(db):
 def test_database_refuses_to_edit_bill_history(db, customer, finance):
     bill = make_bill(customer=customer, finance=finance)
     action = bill.actions.get()
-    with pytest.raises(Exception, match="append-only"), transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "UPDATE bills_billaction SET comment = %s WHERE id = %s", ["tampered", action.pk]
-            )
+    with (
+        pytest.raises(Exception, match="append-only"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(
+            "UPDATE bills_billaction SET comment = %s WHERE id = %s", ["tampered", action.pk]
+        )
     action.refresh_from_db()
     assert action.comment == ""
 
@@ -129,9 +134,12 @@ def test_database_refuses_to_edit_bill_history(db, customer, finance):
 )
 def test_database_refuses_to_delete_bill_history(db, customer, finance):
     bill = make_bill(customer=customer, finance=finance)
-    with pytest.raises(Exception, match="append-only"), transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute("DELETE FROM bills_billaction WHERE bill_id = %s", [bill.pk])
+    with (
+        pytest.raises(Exception, match="append-only"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute("DELETE FROM bills_billaction WHERE bill_id = %s", [bill.pk])
     assert bill.actions.count() == 1
 
 

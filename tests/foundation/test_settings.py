@@ -66,8 +66,11 @@ def test_check_deploy_warns_when_production_is_misconfigured():
 
 def test_empty_database_url_means_sqlite():
     result = _manage(
-        "shell", "-c", "from django.db import connection; print(connection.vendor)",
-        DEBUG="1", DATABASE_URL="",
+        "shell",
+        "-c",
+        "from django.db import connection; print(connection.vendor)",
+        DEBUG="1",
+        DATABASE_URL="",
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().endswith("sqlite")

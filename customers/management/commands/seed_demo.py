@@ -23,12 +23,30 @@ DEMO_USERS = [
 DEMO_PASSWORD_SUFFIX = "-demo-2026"
 
 CUSTOMER_NAMES = [
-    "Acme Analytics", "Blue Heron Logistics", "Cobalt Health", "Driftwood Media",
-    "Ember Payments", "Fjord Travel", "Granite Insurance", "Harbor Retail",
-    "Indigo Labs", "Juniper Energy", "Kestrel Security", "Lumen Education",
-    "Meridian Foods", "Nimbus Weather", "Orchid Fashion", "Pioneer Freight",
-    "Quartz Robotics", "Redwood Realty", "Summit Outdoor", "Tidal Games",
-    "Umber Architecture", "Vertex Mobility", "Willow Pharmacy", "Xenon Telecom",
+    "Acme Analytics",
+    "Blue Heron Logistics",
+    "Cobalt Health",
+    "Driftwood Media",
+    "Ember Payments",
+    "Fjord Travel",
+    "Granite Insurance",
+    "Harbor Retail",
+    "Indigo Labs",
+    "Juniper Energy",
+    "Kestrel Security",
+    "Lumen Education",
+    "Meridian Foods",
+    "Nimbus Weather",
+    "Orchid Fashion",
+    "Pioneer Freight",
+    "Quartz Robotics",
+    "Redwood Realty",
+    "Summit Outdoor",
+    "Tidal Games",
+    "Umber Architecture",
+    "Vertex Mobility",
+    "Willow Pharmacy",
+    "Xenon Telecom",
     "Yarrow Agritech",
 ]
 LIMITS = [100_000, 250_000, 500_000, 1_000_000, 2_500_000, 5_000_000, 20_000_000, 50_000_000]
@@ -73,8 +91,12 @@ class Command(BaseCommand):
             if user is None:
                 password = f"{name}{DEMO_PASSWORD_SUFFIX}"
                 user = User.objects.create_user(
-                    name=name, email=email, role=role, password=password,
-                    is_staff=staff, is_superuser=staff,
+                    name=name,
+                    email=email,
+                    role=role,
+                    password=password,
+                    is_staff=staff,
+                    is_superuser=staff,
                 )
                 self.stdout.write(f"  created {role} user {name!r} with password {password!r}")
             users[name] = user

@@ -1,0 +1,47 @@
+"""The welcome page's two forms. They only carry fields and labels; accounts.services decides."""
+
+from django import forms
+
+from accounts.models import Role
+
+
+class LoginForm(forms.Form):
+    name = forms.CharField(label="Name", max_length=150, strip=True)
+    password = forms.CharField(label="Password", strip=False, widget=forms.PasswordInput)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, prefix="login", **kwargs)
+        self.fields["name"].widget.attrs.update(autocomplete="username", autocapitalize="none")
+        self.fields["password"].widget.attrs.update(autocomplete="current-password")
+
+
+class SignupForm(forms.Form):
+    name = forms.CharField(
+        label="Name", max_length=150, help_text="You log in with this name.", strip=True
+    )
+    email = forms.EmailField(label="Email", max_length=254)
+    role = forms.ChoiceField(label="Role", choices=[("", "Choose a role")] + Role.choices)
+    password = forms.CharField(
+        label="Password",
+        strip=False,
+        widget=forms.PasswordInput,
+        help_text="At least 8 characters, not only digits, not a common password.",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, prefix="signup", **kwargs)
+        self.fields["name"].widget.attrs.update(autocomplete="username", autocapitalize="none")
+        self.fields["email"].widget.attrs.update(autocomplete="email")
+        self.fields["password"].widget.attrs.update(autocomplete="new-password")
+
+
+def add_domain_errors(form: forms.Form, error) -> None:
+    """Put a DomainError's field messages on the form's fields, anything else on the form."""
+    placed = False
+    for field, messages in (error.errors or {}).items():
+        target = field if field in form.fields else None
+        for message in messages:
+            form.add_error(target, message)
+            placed = True
+    if not placed:
+        form.add_error(None, error.message)

@@ -1,0 +1,60 @@
+"""`{count, next, previous, results}` pages, `page` and `page_size` (1 to 500, default 50).
+
+A page_size outside 1..500 (or a page that is not a positive whole number) is a 400 naming the
+parameter rather than a silent clamp: a client asking for 1,000 rows and getting 500 would
+believe it has them all. A page past the last is a 404.
+"""
+
+from __future__ import annotations
+
+from rest_framework.exceptions import ValidationError
+from rest_framework.pagination import PageNumberPagination
+
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 500
+
+
+def _positive_int(raw: str, name: str, maximum: int | None = None) -> int:
+    limit = f" from 1 to {maximum}" if maximum else " of 1 or more"
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        value = 0
+    if value < 1 or (maximum and value > maximum):
+        raise ValidationError({name: [f"Enter a whole number{limit}."]})
+    return value
+
+
+class PagePagination(PageNumberPagination):
+    page_size = DEFAULT_PAGE_SIZE
+    page_size_query_param = "page_size"
+    max_page_size = MAX_PAGE_SIZE
+    invalid_page_message = "Page {page_number} does not exist."
+
+    def get_page_size(self, request) -> int:
+        raw = request.query_params.get(self.page_size_query_param, "")
+        if not raw:
+            return self.page_size
+        return _positive_int(raw, self.page_size_query_param, self.max_page_size)
+
+    def get_page_number(self, request, paginator) -> int:
+        raw = request.query_params.get(self.page_query_param, "")
+        if not raw:
+            return 1
+        return _positive_int(raw, self.page_query_param)
+
+    def get_schema_operation_parameters(self, view):
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_query_param:
+                parameter["schema"]["minimum"] = 1
+                parameter["description"] = "The page, from 1; a page past the last is a 404."
+            elif parameter["name"] == self.page_size_query_param:
+                parameter["schema"].update(
+                    minimum=1, maximum=self.max_page_size, default=self.page_size
+                )
+                parameter["description"] = (
+                    f"Rows per page, 1 to {self.max_page_size} (default {self.page_size}); "
+                    "outside that range is a 400."
+                )
+        return parameters

@@ -1,0 +1,115 @@
+"""Customers, read-only: the list (search, CSM, approval policy) and one customer with its last
+12 months of usage and its bills."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema, extend_schema_field
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from billing_site.api import Int64Field, ModelSerializer, error_responses, id_field, parse_query
+from billing_site.errors import DomainError
+from billing_site.pagination import PagePagination
+from bills.api import BillSummarySerializer
+from customers.models import Customer
+from customers.selectors import customer_detail_queryset, customer_list, customer_recent_usage
+
+TAGS = ["customers"]
+
+
+class CustomerSerializer(ModelSerializer):
+    csm_id = Int64Field(read_only=True, allow_null=True)
+    csm_name = serializers.CharField(
+        source="csm.name", read_only=True, allow_null=True, default=None
+    )
+
+    class Meta:
+        model = Customer
+        fields = [
+            "id",
+            "name",
+            "billing_email",
+            "csm_id",
+            "csm_name",
+            "monthly_api_limit",
+            "overage_unit_cost",
+            "require_csm_approval",
+            "start_date",
+            "end_date",
+        ]
+        read_only_fields = fields
+
+
+class CustomerListItemSerializer(CustomerSerializer):
+    current_usage = Int64Field(
+        read_only=True,
+        allow_null=True,
+        help_text="API calls recorded for the current month so far (null: none recorded).",
+    )
+
+    class Meta(CustomerSerializer.Meta):
+        fields = [*CustomerSerializer.Meta.fields, "current_usage"]
+        read_only_fields = fields
+
+
+class UsageMonthSerializer(serializers.Serializer):
+    year = serializers.IntegerField()
+    month = serializers.IntegerField()
+    api_usage = Int64Field()
+
+
+class CustomerDetailSerializer(CustomerSerializer):
+    usage = serializers.SerializerMethodField(
+        help_text="The last 12 months up to the current one that have usage, oldest first."
+    )
+    bills = BillSummarySerializer(many=True, read_only=True, help_text="Newest period first.")
+
+    class Meta(CustomerSerializer.Meta):
+        fields = [*CustomerSerializer.Meta.fields, "usage", "bills"]
+        read_only_fields = fields
+
+    @extend_schema_field(UsageMonthSerializer(many=True))
+    def get_usage(self, customer):
+        return UsageMonthSerializer(self.context["usage"], many=True).data
+
+
+class CustomerQuerySerializer(serializers.Serializer):
+    search = serializers.CharField(
+        required=False, max_length=200, help_text="Part of the name, any case."
+    )
+    csm_id = id_field(required=False, help_text="Customers this CSM (a user id) manages.")
+    require_csm_approval = serializers.BooleanField(
+        required=False, allow_null=True, default=None, help_text="true or false."
+    )
+
+
+class CustomerListView(APIView):
+    pagination_class = PagePagination
+
+    @extend_schema(
+        tags=TAGS,
+        summary="Customers",
+        description="By name. Filters combine (AND).",
+        parameters=[CustomerQuerySerializer],
+        responses={200: CustomerListItemSerializer(many=True), **error_responses(400, 401, 404)},
+    )
+    def get(self, request):
+        filters = parse_query(CustomerQuerySerializer, request)
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(customer_list(**filters), request, view=self)
+        return paginator.get_paginated_response(CustomerListItemSerializer(page, many=True).data)
+
+
+class CustomerDetailView(APIView):
+    @extend_schema(
+        tags=TAGS,
+        summary="A customer, with its recent usage and its bills",
+        responses={200: CustomerDetailSerializer, **error_responses(401, 404)},
+    )
+    def get(self, request, pk: int):
+        customer = customer_detail_queryset().filter(pk=pk).first()
+        if customer is None:
+            raise DomainError(f"Customer #{pk} does not exist.", kind="not_found")
+        context = {"usage": customer_recent_usage(customer)}
+        return Response(CustomerDetailSerializer(customer, context=context).data)

@@ -1,0 +1,155 @@
+"""A customer's monthly usage against its limit, as numbers and as the geometry of an SVG chart.
+
+Server-rendered: the template draws the rectangles this module measures; no chart library.
+"""
+
+from __future__ import annotations
+
+import calendar
+import math
+from dataclasses import dataclass
+
+from django.db.models import Q
+
+from bills import periods
+from customers.models import Customer
+from usage.models import Usage
+
+WIDTH, HEIGHT = 960, 300
+LEFT, RIGHT, TOP, BOTTOM = 56, 72, 16, 36
+
+
+@dataclass(frozen=True)
+class MonthUsage:
+    year: int
+    month: int
+    api_usage: int | None  # None: nothing recorded for the month
+    limit: int
+
+    @property
+    def period(self) -> str:
+        return f"{self.year}-{self.month:02d}"
+
+    @property
+    def label(self) -> str:
+        return periods.label(self.year, self.month)
+
+    @property
+    def overage(self) -> int:
+        return max(0, (self.api_usage or 0) - self.limit)
+
+
+@dataclass(frozen=True)
+class Bar:
+    month: MonthUsage
+    x: float
+    width: float
+    y: float  # top of the whole bar
+    height: float
+    over_height: float  # the part above the limit, drawn in the warning colour
+    label_x: float
+    short_label: str
+
+
+@dataclass(frozen=True)
+class Tick:
+    y: float
+    label: str
+
+
+@dataclass(frozen=True)
+class UsageChart:
+    width: int
+    height: int
+    plot_left: int
+    plot_right: int
+    plot_bottom: int
+    bars: list[Bar]
+    ticks: list[Tick]
+    limit_y: float
+    limit: int
+    months: list[MonthUsage]
+
+
+def customer_usage_months(customer: Customer, months: int = 13) -> list[MonthUsage]:
+    """Every month of the window (oldest first, ending this month), recorded or not."""
+    today = periods.today()
+    window = [(today.year, today.month)]
+    for _ in range(months - 1):
+        window.append(periods.previous_month(*window[-1]))
+    window.reverse()
+    (fy, fm), (ty, tm) = window[0], window[-1]
+    rows = dict(
+        ((u["year"], u["month"]), u["api_usage"])
+        for u in Usage.objects.filter(customer=customer)
+        .filter(Q(year__gt=fy) | Q(year=fy, month__gte=fm))
+        .filter(Q(year__lt=ty) | Q(year=ty, month__lte=tm))
+        .values("year", "month", "api_usage")
+    )
+    limit = customer.monthly_api_limit
+    return [MonthUsage(y, m, rows.get((y, m)), limit) for y, m in window]
+
+
+def _nice_step(raw: float) -> float:
+    exponent = 10 ** math.floor(math.log10(raw))
+    for factor in (1, 2, 2.5, 5, 10):
+        if raw <= factor * exponent:
+            return factor * exponent
+    return 10 * exponent  # pragma: no cover
+
+
+def _compact(value: float) -> str:
+    for size, suffix in ((10**12, "T"), (10**9, "B"), (10**6, "M"), (10**3, "k")):
+        if value >= size:
+            return f"{value / size:.1f}".rstrip("0").rstrip(".") + suffix
+    return f"{value:g}"
+
+
+def usage_chart(months: list[MonthUsage]) -> UsageChart:
+    limit = months[0].limit if months else 0
+    peak = max([limit, *[m.api_usage or 0 for m in months]]) or 1
+    step = _nice_step(peak / 4)
+    top_value = step * math.ceil(peak * 1.05 / step)
+    plot_w = WIDTH - LEFT - RIGHT
+    plot_h = HEIGHT - TOP - BOTTOM
+    bottom = TOP + plot_h
+
+    def y_of(value: float) -> float:
+        return round(bottom - plot_h * value / top_value, 1)
+
+    slot = plot_w / max(1, len(months))
+    bars = []
+    for i, month in enumerate(months):
+        used = month.api_usage or 0
+        x = LEFT + i * slot + slot * 0.18
+        top = y_of(used)
+        over_top = y_of(min(used, limit)) if used > limit else top
+        bars.append(
+            Bar(
+                month=month,
+                x=round(x, 1),
+                width=round(slot * 0.64, 1),
+                y=top,
+                height=round(bottom - top, 1),
+                over_height=round(over_top - top, 1),
+                label_x=round(LEFT + i * slot + slot / 2, 1),
+                short_label=calendar.month_abbr[month.month]
+                + (f" {month.year % 100:02d}" if month.month == 1 or i == 0 else ""),
+            )
+        )
+    ticks = [
+        Tick(y=y_of(step * k), label=_compact(step * k))
+        for k in range(int(round(top_value / step)) + 1)
+    ]
+    return UsageChart(
+        width=WIDTH,
+        height=HEIGHT,
+        plot_left=LEFT,
+        plot_right=WIDTH - RIGHT,
+        plot_bottom=bottom,
+        bars=bars,
+        ticks=ticks,
+        limit_y=y_of(limit),
+        limit=limit,
+        months=months,
+    )

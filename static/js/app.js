@@ -1,0 +1,59 @@
+// The few things htmx does not cover: dismissing messages, printing, tidy shareable URLs.
+(function () {
+  "use strict";
+
+  document.addEventListener("click", function (event) {
+    var dismiss = event.target.closest("[data-dismiss]");
+    if (dismiss) {
+      var flash = dismiss.closest(".flash");
+      if (flash) flash.remove();
+      return;
+    }
+    if (event.target.closest("[data-print]")) {
+      window.print();
+    }
+  });
+
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("[data-print][hidden]").forEach(function (button) {
+      button.hidden = false;
+    });
+  });
+
+  // Filters send every field; leave the empty ones out so the pushed URL stays short.
+  document.addEventListener("htmx:configRequest", function (event) {
+    if (event.detail.verb !== "get") return;
+    var params = event.detail.parameters;
+    var empty = [];
+    if (typeof params.forEach === "function") {
+      params.forEach(function (value, key) {
+        if (value === "") empty.push(key);
+      });
+    } else {
+      Object.keys(params).forEach(function (key) {
+        if (params[key] === "") empty.push(key);
+      });
+    }
+    empty.forEach(function (key) {
+      if (typeof params.delete === "function") params.delete(key);
+      else delete params[key];
+    });
+  });
+
+  // After a row or panel is swapped in, keep keyboard focus inside it rather than losing it.
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var target = event.detail.target;
+    if (target && !target.isConnected && target.id) target = document.getElementById(target.id);
+    if (!target) return;
+    if (document.activeElement && document.activeElement !== document.body) return;
+    var note = target.querySelector("[role=alert], [role=status]");
+    var focusable = target.querySelector("button, a[href], summary, input, textarea, select");
+    var element = note || focusable;
+    if (element) {
+      if (!element.matches("button, a[href], summary, input, textarea, select")) {
+        element.setAttribute("tabindex", "-1");
+      }
+      element.focus({ preventScroll: true });
+    }
+  });
+})();

@@ -1,0 +1,115 @@
+"""Browser tests: system Chromium through pytest-playwright, against pytest-django's live server.
+
+Without /usr/bin/chromium these tests are skipped, unless REQUIRE_BROWSER is set (as in CI):
+then a missing browser fails the run instead of quietly skipping it.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core.cache import cache
+from django.test import Client
+
+CHROMIUM = "/usr/bin/chromium"
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
+
+
+def _browser_required() -> bool:
+    return os.environ.get("REQUIRE_BROWSER", "").strip().lower() not in ("", "0", "false", "no")
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    if not os.path.exists(CHROMIUM):
+        message = f"{CHROMIUM} is missing: install it with `apt-get install -y chromium`."
+        if _browser_required():
+            pytest.fail(f"REQUIRE_BROWSER is set but {message}", pytrace=False)
+        pytest.skip(f"Browser tests need Chromium; {message}")
+    return {
+        **browser_type_launch_args,
+        "executable_path": CHROMIUM,
+        "args": [
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--no-first-run",
+            "--disable-sync",
+            "--disable-quic",
+        ],
+    }
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args, live_server):
+    return {
+        **browser_context_args,
+        "base_url": live_server.url,
+        "viewport": {"width": 1280, "height": 860},
+        "locale": "en-US",
+        "timezone_id": "UTC",
+    }
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    """Login attempt counters live in the cache; each test starts with none."""
+    cache.clear()
+
+
+@pytest.fixture
+def console_problems():
+    """What the browser reported; a test that provokes an error response removes what it expects."""
+    return []
+
+
+@pytest.fixture
+def page(page, console_problems):
+    """The page, failing the test on any console error, uncaught exception or dialog."""
+    problems = console_problems
+    page.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
+    page.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
+
+    def on_dialog(dialog):
+        problems.append(f"dialog opened: {dialog.message}")
+        dialog.dismiss()
+
+    page.on("dialog", on_dialog)
+    page.set_default_timeout(5000)
+    yield page
+    assert problems == [], f"the browser reported problems: {problems}"
+
+
+@pytest.fixture
+def login(page, live_server):
+    """login(user): the browser gets a session for the user, without typing a password."""
+
+    def do(user):
+        client = Client()
+        client.force_login(user)
+        page.context.add_cookies(
+            [
+                {
+                    "name": settings.SESSION_COOKIE_NAME,
+                    "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
+                    "url": live_server.url,
+                }
+            ]
+        )
+
+    return do
+
+
+@pytest.fixture
+def shot(page):
+    """shot(name): a full-page screenshot in test-artifacts/screenshots/ (not committed)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+
+    def take(name: str, *, full_page: bool = True):
+        page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=full_page)
+
+    return take

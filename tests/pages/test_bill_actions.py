@@ -1,0 +1,276 @@
+"""The buttons: POST /bills/<id>/<action>, in place with htmx, or redirect-and-flash without."""
+
+from smtplib import SMTPException
+
+import pytest
+from django.core import mail
+from django.core.mail.backends.base import BaseEmailBackend
+from django.test import Client
+
+from accounts.roles import Perm, can
+from bills.models import Action, Bill, Status
+from bills.services import bill_approve, bill_reject, bill_send
+from tests.pages.conftest import ROLES, htmx
+
+pytestmark = pytest.mark.django_db
+
+
+def approved(bill, sales):
+    return bill_approve(bill=bill, user=sales)
+
+
+def rejected(bill, sales):
+    return bill_reject(bill=bill, user=sales, comment="goodwill")
+
+
+def sent(bill, sales, finance):
+    return bill_send(bill=bill_approve(bill=bill, user=sales), user=finance)
+
+
+# action, permission, how to get the bill ready, form data, status after
+CASES = {
+    "approve": (Perm.APPROVE_BILL, None, {}, Status.APPROVED),
+    "reject": (Perm.REJECT_BILL, None, {"comment": "not ours"}, Status.REJECTED),
+    "revert": (Perm.REVERT_BILL, "rejected", {"comment": "oops"}, Status.DRAFT),
+    "update": (
+        Perm.UPDATE_BILL,
+        None,
+        {"comment": "new price", "overage_unit_cost": "0.001"},
+        Status.DRAFT,
+    ),
+    "send": (Perm.SEND_BILL, "approved", {}, Status.SENT),
+    "void": (Perm.VOID_BILL, "sent", {"comment": "wrong month"}, Status.VOID),
+}
+
+
+@pytest.fixture
+def ready(bill, sales, finance):
+    def make(action):
+        before = CASES[action][1]
+        if before == "approved":
+            return approved(bill, sales)
+        if before == "rejected":
+            return rejected(bill, sales)
+        if before == "sent":
+            return sent(bill, sales, finance)
+        return bill
+
+    return make
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("action", CASES)
+def test_htmx_row_action_matrix(as_user, users, role, action, ready):
+    perm, _, data, status_after = CASES[action]
+    bill = ready(action)
+    user = users[role]
+    allowed = can(user, perm, bill)
+    history = bill.actions.count()
+    response = as_user(user).post(
+        f"/bills/{bill.pk}/{action}", {**data, "next": "/dashboard"}, **htmx(f"bill-row-{bill.pk}")
+    )
+    html = response.content.decode()
+    assert html.lstrip().startswith(f'<tr id="bill-row-{bill.pk}"')
+    bill.refresh_from_db()
+    if allowed:
+        assert response.status_code == 200
+        assert bill.status == status_after
+        assert 'class="row-note row-note-ok"' in html
+        assert "billsChanged" in response["HX-Trigger"]
+    else:
+        assert response.status_code == 403
+        assert bill.actions.count() == history
+        assert "may not" in html and 'role="alert"' in html
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("action", CASES)
+def test_full_page_action_matrix(as_user, users, role, action, ready):
+    perm, _, data, status_after = CASES[action]
+    bill = ready(action)
+    user = users[role]
+    response = as_user(user).post(
+        f"/bills/{bill.pk}/{action}", {**data, "next": "/dashboard?status=draft"}
+    )
+    if can(user, perm, bill):
+        assert response.status_code == 302 and response["Location"] == "/dashboard?status=draft"
+        bill.refresh_from_db()
+        assert bill.status == status_after
+    else:
+        assert response.status_code == 403
+        html = response.content.decode()
+        assert "Your role may not do that" in html and "may not" in html
+        assert html.startswith("<!doctype html>")
+
+
+def test_anonymous_action_is_sent_to_welcome_and_changes_nothing(client, bill):
+    response = client.post(f"/bills/{bill.pk}/approve")
+    assert response.status_code == 302 and response["Location"] == "/welcome"
+    bill.refresh_from_db()
+    assert bill.status == Status.DRAFT
+
+
+def test_without_htmx_it_flashes_the_outcome_on_the_page_it_came_from(as_user, sales, bill):
+    response = as_user(sales).post(f"/bills/{bill.pk}/approve", {"next": "/dashboard"}, follow=True)
+    assert response.redirect_chain == [("/dashboard", 302)]
+    assert f"Bill #{bill.pk}: approval recorded." in response.content.decode()
+
+
+def test_an_unsafe_next_falls_back_to_the_bill(as_user, sales, bill):
+    response = as_user(sales).post(f"/bills/{bill.pk}/approve", {"next": "https://evil.example/"})
+    assert response["Location"] == f"/bills/{bill.pk}"
+
+
+def test_from_the_bill_page_htmx_gets_the_bill_panel(as_user, sales, bill):
+    response = as_user(sales).post(
+        f"/bills/{bill.pk}/reject", {"comment": "not ours", "intent": "reject"}, **htmx("bill")
+    )
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert html.lstrip().startswith('<div id="bill"')
+    assert "rejected" in html and "not ours" in html
+
+
+def test_reject_without_a_comment_is_refused_and_keeps_the_form_open(as_user, sales, bill):
+    response = as_user(sales).post(
+        f"/bills/{bill.pk}/reject", {"comment": " "}, **htmx(f"bill-row-{bill.pk}")
+    )
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "A comment is required to reject a bill." in html
+    assert '<details class="popover" open>' in html
+    bill.refresh_from_db()
+    assert bill.status == Status.DRAFT
+
+
+def test_on_the_bill_page_a_missing_comment_shows_next_to_the_field(as_user, sales, bill):
+    response = as_user(sales).post(f"/bills/{bill.pk}/reject", {"intent": "reject"}, **htmx("bill"))
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert '<details class="action-panel" open>' in html
+    assert '<p class="field-error">A comment is required to reject a bill.</p>' in html
+
+
+def test_without_htmx_an_invalid_action_flashes_the_reason(as_user, sales, bill):
+    response = as_user(sales).post(f"/bills/{bill.pk}/reject", {"next": "/dashboard"}, follow=True)
+    assert "A comment is required to reject a bill." in response.content.decode()
+
+
+def test_a_conflict_shows_a_clear_message_and_the_fresh_row(as_user, sales, csm, bill):
+    stale = as_user(csm)
+    as_user(sales).post(f"/bills/{bill.pk}/approve", **htmx(f"bill-row-{bill.pk}"))
+    response = stale.post(f"/bills/{bill.pk}/approve", **htmx(f"bill-row-{bill.pk}"))
+    assert response.status_code == 409
+    html = response.content.decode()
+    assert f"Bill #{bill.pk} is approved; only draft bills can be approved." in html
+    assert "badge-approved" in html and ">Approve</button>" not in html
+
+
+def test_a_conflict_without_htmx_flashes_the_message(as_user, sales, csm, bill):
+    approved(bill, sales)
+    response = as_user(csm).post(
+        f"/bills/{bill.pk}/reject", {"comment": "no", "next": "/dashboard"}, follow=True
+    )
+    assert "only draft bills can be rejected" in response.content.decode()
+
+
+def test_unknown_bill_is_404(as_user, sales):
+    assert as_user(sales).post("/bills/999999/approve").status_code == 404
+    response = as_user(sales).post("/bills/999999/approve", **htmx("bill-row-999999"))
+    assert response.status_code == 404
+    assert response["HX-Retarget"] == "#messages"
+    assert "Bill #999999 does not exist." in response.content.decode()
+
+
+def test_a_huge_id_is_404_not_500(as_user, sales):
+    assert as_user(sales).post("/bills/99999999999999999999999/approve").status_code == 404
+    assert as_user(sales).get("/bills/99999999999999999999999").status_code == 404
+
+
+def test_send_emails_the_invoice_to_the_billing_address(as_user, sales, finance, bill):
+    approved(bill, sales)
+    response = as_user(finance).post(f"/bills/{bill.pk}/send", **htmx(f"bill-row-{bill.pk}"))
+    assert response.status_code == 200
+    assert f"sent to {bill.customer.billing_email}" in response.content.decode()
+    assert [m.to for m in mail.outbox] == [[bill.customer.billing_email]]
+
+
+class FailingBackend(BaseEmailBackend):
+    def send_messages(self, messages):
+        raise SMTPException("mail server is down")
+
+
+def test_a_failed_send_shows_the_delivery_message(as_user, sales, finance, bill, settings):
+    settings.MAILERS = {"default": {"BACKEND": f"{__name__}.FailingBackend"}}
+    approved(bill, sales)
+    response = as_user(finance).post(f"/bills/{bill.pk}/send", **htmx(f"bill-row-{bill.pk}"))
+    assert response.status_code == 502
+    html = response.content.decode()
+    assert "could not be emailed" in html and "mail server is down" in html
+    assert "badge-approved" in html and ">Send</button>" in html
+    bill.refresh_from_db()
+    assert bill.status == Status.APPROVED
+
+
+def test_reprice_changes_the_unit_cost_and_recompute_does_not(as_user, finance, bill):
+    client = as_user(finance)
+    client.post(
+        f"/bills/{bill.pk}/update",
+        {"comment": "deal", "overage_unit_cost": "0.001", "intent": "reprice"},
+    )
+    bill.refresh_from_db()
+    assert str(bill.overage_unit_cost) == "0.001000" and str(bill.overage_amount) == "500.00"
+    client.post(f"/bills/{bill.pk}/update", {"comment": "back to terms", "intent": "recompute"})
+    bill.refresh_from_db()
+    assert str(bill.overage_unit_cost) == "0.002500"
+    assert [a.action for a in bill.actions.all()] == [
+        Action.CREATED,
+        Action.UPDATED,
+        Action.UPDATED,
+    ]
+
+
+def test_reprice_without_a_cost_is_refused_not_a_recompute(as_user, finance, bill):
+    response = as_user(finance).post(
+        f"/bills/{bill.pk}/update", {"comment": "deal", "intent": "reprice"}, **htmx("bill")
+    )
+    assert response.status_code == 400
+    assert "Enter the new unit cost" in response.content.decode()
+    assert bill.actions.count() == 1
+
+
+def test_a_bad_unit_cost_is_shown_next_to_the_field(as_user, finance, bill):
+    response = as_user(finance).post(
+        f"/bills/{bill.pk}/update",
+        {"comment": "deal", "intent": "reprice", "overage_unit_cost": "0.0000001"},
+        **htmx("bill"),
+    )
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert '<p class="field-error">Use at most 6 decimal places.</p>' in html
+    assert 'value="0.0000001"' in html
+
+
+@pytest.mark.parametrize("action", CASES)
+def test_actions_need_a_post(as_user, sales, bill, action):
+    assert as_user(sales).get(f"/bills/{bill.pk}/{action}").status_code == 405
+
+
+@pytest.mark.parametrize("action", CASES)
+def test_actions_need_the_csrf_token(sales, finance, bill, action):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(finance if action in ("update", "send", "void") else sales)
+    response = client.post(f"/bills/{bill.pk}/{action}", {"comment": "x"}, HTTP_HX_REQUEST="true")
+    assert response.status_code == 403
+    assert Bill.objects.get(pk=bill.pk).actions.count() == 1
+
+
+def test_the_csrf_header_htmx_sends_is_accepted(sales, bill):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(sales)
+    client.get("/dashboard")
+    token = client.cookies["csrftoken"].value
+    response = client.post(
+        f"/bills/{bill.pk}/approve", HTTP_X_CSRFTOKEN=token, **htmx(f"bill-row-{bill.pk}")
+    )
+    assert response.status_code == 200

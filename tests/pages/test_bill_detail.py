@@ -1,0 +1,172 @@
+"""/bills/<id>: the bill, how it was computed, its history and the viewer's buttons."""
+
+import re
+
+import pytest
+
+from accounts.roles import Perm, can
+from bills.services import bill_approve, bill_reject, bill_revert, bill_send, bill_update
+from tests.factories import make_bill
+from tests.pages.conftest import ROLES, htmx
+from usage.models import Usage
+
+pytestmark = pytest.mark.django_db
+
+
+def test_anonymous_visitor_is_sent_to_welcome(client, bill):
+    assert client.get(f"/bills/{bill.pk}")["Location"] == f"/welcome?next=%2Fbills%2F{bill.pk}"
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_role_reads_the_bill(as_user, users, role, bill):
+    response = as_user(users[role]).get(f"/bills/{bill.pk}")
+    assert response.status_code == 200
+    assert response.content.decode().startswith("<!doctype html>")
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_htmx_gets_the_bill_panel(as_user, users, role, bill):
+    html = as_user(users[role]).get(f"/bills/{bill.pk}", **htmx("bill")).content.decode()
+    assert html.lstrip().startswith('<div id="bill"') and "<html" not in html
+
+
+def test_it_explains_how_the_amount_was_computed(as_user, sales, customer, finance):
+    bill = make_bill(customer=customer, finance=finance, api_usage=1_000_401)
+    html = as_user(sales).get(f"/bills/{bill.pk}").content.decode()
+    assert "How the amount was computed" in html
+    for text in (
+        "1,000,401",
+        "1,000,000",
+        ">401<",
+        "0.0025",
+        "1.0025",
+        "1.00",
+        "rounded half-up to cents",
+    ):
+        assert text in html, text
+
+
+def test_it_warns_when_usage_changed_since_the_bill_was_computed(as_user, sales, bill):
+    html = as_user(sales).get(f"/bills/{bill.pk}").content.decode()
+    assert "Usage changed since this bill was computed" not in html
+    Usage.objects.filter(customer=bill.customer).update(api_usage=1_700_000)
+    html = as_user(sales).get(f"/bills/{bill.pk}").content.decode()
+    assert "Usage changed since this bill was computed" in html
+    assert "1,700,000" in html
+
+
+def test_the_history_is_a_timeline_with_who_role_what_when_and_comment(
+    as_user, sales, finance, bill
+):
+    bill_reject(bill=bill, user=sales, comment="Goodwill <b>credit</b>")
+    bill_update(bill=bill, user=finance, comment="Repriced", overage_unit_cost="0.002")
+    html = as_user(sales).get(f"/bills/{bill.pk}").content.decode()
+    events = re.findall(r'<li class="event event-(\w+)">', html)
+    assert events == ["created", "rejected", "updated"]
+    assert "<strong>sam</strong>" in html and '<span class="role-chip">Sales</span>' in html
+    assert "Draft → Rejected" in html and "Rejected → Draft" in html
+    assert "Goodwill &lt;b&gt;credit&lt;/b&gt;" in html
+    assert "unit cost: 0.002500 → 0.002000" in html
+    assert "<time datetime=" in html
+
+
+LABELS = {
+    "Approve": Perm.APPROVE_BILL,
+    "Reject": Perm.REJECT_BILL,
+    "Undo": Perm.REVERT_BILL,
+    "Recompute": Perm.UPDATE_BILL,
+    "Reprice": Perm.UPDATE_BILL,
+    "Send": Perm.SEND_BILL,
+    "Void": Perm.VOID_BILL,
+}
+
+
+def buttons_on(client, bill) -> set[str]:
+    html = client.get(f"/bills/{bill.pk}").content.decode()
+    return {label for label in LABELS if f">{label}</button>" in html}
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_buttons_follow_the_roles_module_through_the_lifecycle(
+    as_user, users, role, bill, sales, finance
+):
+    user, client = users[role], as_user(users[role])
+
+    def allowed(*labels):
+        return {label for label in labels if can(user, LABELS[label], bill)}
+
+    assert buttons_on(client, bill) == allowed("Approve", "Reject", "Recompute", "Reprice")
+    bill_approve(bill=bill, user=sales)
+    assert buttons_on(client, bill) == allowed("Undo", "Send")
+    bill_send(bill=bill, user=finance)
+    assert buttons_on(client, bill) == allowed("Void")
+
+
+def test_reject_undo_and_void_ask_for_a_comment(as_user, sales, finance, bill):
+    html = as_user(sales).get(f"/bills/{bill.pk}").content.decode()
+    assert '<label for="reject-comment">Comment</label>' in html
+    bill_reject(bill=bill, user=sales, comment="no")
+    html = as_user(sales).get(f"/bills/{bill.pk}").content.decode()
+    assert '<label for="revert-comment">Comment</label>' in html
+    html = as_user(finance).get(f"/bills/{bill.pk}").content.decode()
+    assert '<label for="reprice-cost">New unit cost</label>' in html
+    assert '<label for="recompute-comment">Comment</label>' in html
+
+
+def test_a_customer_name_with_html_is_text(as_user, sales, finance):
+    bill = make_bill(finance=finance, name="<script>alert(1)</script>Evil")
+    html = as_user(sales).get(f"/bills/{bill.pk}").content.decode()
+    assert "<script>alert(1)" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;Evil" in html
+
+
+def test_unknown_bill_is_a_styled_404(as_user, sales):
+    response = as_user(sales).get("/bills/424242")
+    assert response.status_code == 404
+    html = response.content.decode()
+    assert "This page does not exist" in html and "Bill #424242 does not exist." in html
+    assert "Log out" in html
+
+
+def test_bill_page_runs_a_fixed_number_of_queries(
+    as_user, sales, csm, bill, django_assert_max_num_queries
+):
+    for _ in range(10):
+        bill_reject(bill=bill, user=sales, comment="no")
+        bill_revert(bill=bill, user=csm, comment="yes")
+    client = as_user(sales)
+    with django_assert_max_num_queries(4):
+        response = client.get(f"/bills/{bill.pk}")
+    assert response.content.decode().count('<li class="event') == 21
+
+
+def test_bill_page_refuses_post(as_user, sales, bill):
+    assert as_user(sales).post(f"/bills/{bill.pk}").status_code == 405
+
+
+# --- the printable invoice ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_role_can_print_the_invoice(as_user, users, role, bill):
+    response = as_user(users[role]).get(f"/bills/{bill.pk}/invoice")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert f"INV-{bill.year}{bill.month:02d}-{bill.pk:06d}" in html
+    assert "Amount due" in html and "1,250.00" in html and "Acme Corp" in html
+    assert "Draft: not approved" in html
+
+
+def test_invoice_pdf_downloads(as_user, sales, bill):
+    response = as_user(sales).get(f"/bills/{bill.pk}/invoice.pdf")
+    assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
+    assert response.content.startswith(b"%PDF")
+
+
+def test_invoice_of_unknown_bill_is_404(as_user, sales):
+    assert as_user(sales).get("/bills/4242/invoice").status_code == 404
+    assert as_user(sales).get("/bills/4242/invoice.pdf").status_code == 404
+
+
+def test_anonymous_cannot_see_invoices(client, bill):
+    assert client.get(f"/bills/{bill.pk}/invoice").status_code == 302
+    assert client.get(f"/bills/{bill.pk}/invoice.pdf").status_code == 302

@@ -1,0 +1,139 @@
+"""/customers and /customers/<id>: the list with this month's usage, one customer's chart."""
+
+import re
+
+import pytest
+
+from bills import periods
+from customers.models import Customer
+from tests.factories import CustomerFactory, UsageFactory, make_bill
+from tests.pages.conftest import ROLES, htmx
+from usage.models import Usage
+
+pytestmark = pytest.mark.django_db
+
+
+def test_anonymous_visitor_is_sent_to_welcome(client, customer):
+    assert client.get("/customers")["Location"] == "/welcome?next=%2Fcustomers"
+    assert client.get(f"/customers/{customer.pk}").status_code == 302
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_role_sees_the_list_with_terms_and_usage(as_user, users, role, customer):
+    today = periods.today()
+    UsageFactory(customer=customer, year=today.year, month=today.month, api_usage=1_200_000)
+    response = as_user(users[role]).get("/customers")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert html.startswith("<!doctype html>")
+    for text in ("Acme Corp", "casey", "1M", "0.0025", "Jan 2020", "1.2M", "120%", "meter-over"):
+        assert text in html, text
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_htmx_gets_only_the_results(as_user, users, role, customer):
+    html = (
+        as_user(users[role]).get("/customers?q=acme", **htmx("customer-results")).content.decode()
+    )
+    assert html.lstrip().startswith('<section id="customer-results"')
+    assert "Acme Corp" in html and "<html" not in html
+
+
+def test_it_searches_by_name(as_user, sales, customer):
+    CustomerFactory(name="Globex")
+    client = as_user(sales)
+    html = client.get("/customers?q=glob").content.decode()
+    assert "Globex" in html and "Acme Corp" not in html
+    assert 'value="glob"' in html
+    assert "No customers match “zzz”." in client.get("/customers?q=zzz").content.decode()
+
+
+def test_the_search_updates_the_list_in_place(as_user, sales):
+    html = as_user(sales).get("/customers").content.decode()
+    form = re.search(r'<form class="filters.*?>', html, re.S).group(0)
+    assert 'hx-target="#customer-results"' in form and 'hx-push-url="true"' in form
+    assert '<label for="id_q">Search customers</label>' in html
+
+
+def test_it_paginates(as_user, sales):
+    Customer.objects.bulk_create([CustomerFactory.build(name=f"C {i:03d}") for i in range(30)])
+    client = as_user(sales)
+    html = client.get("/customers").content.decode()
+    assert "1–25 of 30 customers" in html and "C 024" in html and "C 025" not in html
+    assert "C 025" in client.get("/customers?page=2").content.decode()
+
+
+def test_customer_list_runs_a_fixed_number_of_queries(
+    as_user, sales, csm, django_assert_max_num_queries
+):
+    today = periods.today()
+    customers = Customer.objects.bulk_create(
+        [CustomerFactory.build(name=f"C {i:03d}", csm=csm) for i in range(500)]
+    )
+    Usage.objects.bulk_create(
+        [Usage(customer=c, year=today.year, month=today.month, api_usage=5) for c in customers]
+    )
+    client = as_user(sales)
+    with django_assert_max_num_queries(4):
+        client.get("/customers")
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_role_sees_a_customer(as_user, users, role, customer):
+    response = as_user(users[role]).get(f"/customers/{customer.pk}")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "<h1>Acme Corp</h1>" in html and "billing" in html and "casey" in html
+
+
+def test_the_chart_shows_months_of_usage_against_the_limit(as_user, sales, customer):
+    year, month = periods.last_ended_month()
+    UsageFactory(customer=customer, year=year, month=month, api_usage=1_500_000)
+    py, pm = periods.previous_month(year, month)
+    UsageFactory(customer=customer, year=py, month=pm, api_usage=400_000)
+    html = as_user(sales).get(f"/customers/{customer.pk}").content.decode()
+    svg = re.search(r"<svg viewBox.*?</svg>", html, re.S).group(0)
+    assert 'role="img"' in svg and "<title" in svg and "<desc" in svg
+    assert svg.count('<g class="chart-bar">') == 13
+    assert svg.count('class="chart-over"') == 1
+    assert 'class="chart-limit"' in svg and "limit 1M" in svg
+    assert f"{periods.label(year, month)}: 1,500,000 calls, 500,000 over the limit" in svg
+    assert "<script" not in html.split("</head>")[1]
+
+
+def test_the_usage_table_and_bills_are_listed(as_user, sales, customer, finance):
+    bill = make_bill(customer=customer, finance=finance)
+    html = as_user(sales).get(f"/customers/{customer.pk}").content.decode()
+    assert "1,500,000" in html and "500,000" in html
+    assert f'href="/bills/{bill.pk}"' in html and "1,250.00" in html
+    assert "none recorded" in html
+
+
+def test_a_customer_name_with_html_is_text(as_user, sales):
+    evil = CustomerFactory(name="<img src=x onerror=alert(1)>Evil Corp")
+    for path in ("/customers", f"/customers/{evil.pk}"):
+        html = as_user(sales).get(path).content.decode()
+        assert "<img src=x" not in html and "&lt;img src=x onerror=alert(1)&gt;Evil Corp" in html
+
+
+def test_customer_page_runs_a_fixed_number_of_queries(
+    as_user, sales, customer, finance, django_assert_max_num_queries
+):
+    year, month = periods.last_ended_month()
+    for _ in range(12):
+        make_bill(customer=customer, finance=finance, year=year, month=month)
+        year, month = periods.previous_month(year, month)
+    client = as_user(sales)
+    with django_assert_max_num_queries(5):
+        client.get(f"/customers/{customer.pk}")
+
+
+def test_unknown_customer_is_404(as_user, sales):
+    response = as_user(sales).get("/customers/4242")
+    assert response.status_code == 404
+    assert "Customer #4242 does not exist." in response.content.decode()
+
+
+def test_customer_pages_refuse_post(as_user, sales, customer):
+    assert as_user(sales).post("/customers").status_code == 405
+    assert as_user(sales).post(f"/customers/{customer.pk}").status_code == 405

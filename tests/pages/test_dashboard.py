@@ -1,0 +1,213 @@
+"""/dashboard: the bill index, its filters, its fragments and its buttons."""
+
+import re
+
+import pytest
+
+from accounts.roles import Perm, can
+from bills import periods
+from bills.services import bill_approve, bill_reject
+from tests.factories import make_bill
+from tests.pages.conftest import ROLES, htmx
+
+pytestmark = pytest.mark.django_db
+
+
+def row_of(html: str, bill) -> str:
+    match = re.search(rf'<tr id="bill-row-{bill.pk}".*?</tr>', html, re.S)
+    assert match, f"no row for bill {bill.pk}"
+    return match.group(0)
+
+
+def test_anonymous_visitor_is_sent_to_welcome(client):
+    assert client.get("/dashboard")["Location"] == "/welcome?next=%2Fdashboard"
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_role_sees_the_full_page(as_user, users, role, bill):
+    response = as_user(users[role]).get("/dashboard")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert html.startswith("<!doctype html>")
+    assert "Acme Corp" in html and bill.period in html and "1,250.00" in html
+    assert "<h1>Overage bills</h1>" in html
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_htmx_gets_only_the_table_fragment(as_user, users, role, bill):
+    response = as_user(users[role]).get("/dashboard?status=draft", **htmx("bill-index"))
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert html.lstrip().startswith('<section id="bill-index"')
+    assert "<html" not in html and "Log out" not in html
+    assert f'id="bill-row-{bill.pk}"' in html
+
+
+def test_htmx_can_ask_for_just_the_status_counts(as_user, sales, bill):
+    html = as_user(sales).get("/dashboard", **htmx("status-counts")).content.decode()
+    assert html.lstrip().startswith('<nav id="status-counts"')
+    assert "<table" not in html
+
+
+def test_history_restore_gets_the_full_page(as_user, sales, bill):
+    headers = {**htmx("bill-index"), "HTTP_HX_HISTORY_RESTORE_REQUEST": "true"}
+    html = as_user(sales).get("/dashboard", **headers).content.decode()
+    assert html.startswith("<!doctype html>")
+
+
+def test_it_shows_counts_per_status(as_user, sales, finance, csm):
+    bills = [make_bill(finance=finance, name=f"C{i}", csm=csm) for i in range(3)]
+    bill_approve(bill=bills[0], user=sales)
+    bill_reject(bill=bills[1], user=sales, comment="goodwill")
+    html = as_user(sales).get("/dashboard").content.decode()
+    counts = dict(re.findall(r'tab-label">(\w+)</span> <span class="tab-count">(\d+)<', html))
+    assert counts == {
+        "All": "3",
+        "Draft": "1",
+        "Approved": "1",
+        "Rejected": "1",
+        "Sent": "0",
+        "Void": "0",
+    }
+
+
+def test_it_filters_by_status_customer_and_period(as_user, sales, finance):
+    year, month = periods.last_ended_month()
+    py, pm = periods.previous_month(year, month)
+    acme = make_bill(finance=finance, name="Acme Corp")
+    globex = make_bill(finance=finance, name="Globex")
+    old = make_bill(customer=acme.customer, finance=finance, year=py, month=pm)
+    bill_approve(bill=globex, user=sales)
+    client = as_user(sales)
+
+    def shown(query):
+        html = client.get(f"/dashboard?{query}", **htmx("bill-index")).content.decode()
+        return {int(pk) for pk in re.findall(r'id="bill-row-(\d+)"', html)}
+
+    assert shown("") == {acme.pk, globex.pk, old.pk}
+    assert shown("status=approved") == {globex.pk}
+    assert shown("customer=acme") == {acme.pk, old.pk}
+    assert shown(f"period={py}-{pm:02d}") == {old.pk}
+    assert shown(f"customer=ACME&period={year}-{month:02d}&status=draft") == {acme.pk}
+
+
+@pytest.mark.parametrize(
+    "query", ["status=bogus", "period=2025-13", "period=soon", "page=abc", "per_page=7"]
+)
+def test_bad_filters_are_ignored_not_errors(as_user, sales, bill, query):
+    response = as_user(sales).get(f"/dashboard?{query}")
+    assert response.status_code == 200
+    assert f'id="bill-row-{bill.pk}"' in response.content.decode()
+
+
+def test_it_paginates_and_keeps_the_filters_in_the_links(as_user, sales, many_bills):
+    many_bills(30)
+    client = as_user(sales)
+    html = client.get("/dashboard?status=draft", **htmx("bill-index")).content.decode()
+    assert len(re.findall(r'id="bill-row-', html)) == 25
+    assert "1–25 of 30 bills" in html
+    assert 'href="?status=draft&amp;page=2"' in html
+    assert 'hx-push-url="true"' in html
+    page2 = client.get("/dashboard?status=draft&page=2", **htmx("bill-index")).content.decode()
+    assert len(re.findall(r'id="bill-row-', page2)) == 5
+
+
+def test_the_filter_form_updates_the_table_in_place(as_user, sales):
+    html = as_user(sales).get("/dashboard").content.decode()
+    form = re.search(r'<form class="filters.*?>', html, re.S).group(0)
+    assert 'hx-get="/dashboard"' in form and 'hx-target="#bill-index"' in form
+    assert 'hx-push-url="true"' in form and 'method="get"' in form
+    for label in ("Status", "Customer", "Period"):
+        assert f">{label}</label>" in html
+
+
+def test_it_shows_usage_limit_amount_status_approvals_and_age(as_user, sales, customer, finance):
+    bill = make_bill(customer=customer, finance=finance, api_usage=2_500_000)
+    row = row_of(as_user(sales).get("/dashboard").content.decode(), bill)
+    assert "2.5M" in row and "/ 1M" in row and "250%" in row
+    assert "3,750.00" in row
+    assert "badge-draft" in row
+    assert 'data-label="Approvals needed"' in row and "Sales or CSM" in row
+    assert "just now" in row
+
+
+BUTTONS = {"Approve": Perm.APPROVE_BILL, "Reject": Perm.REJECT_BILL, "Send": Perm.SEND_BILL}
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_draft_row_shows_the_buttons_the_roles_module_allows(as_user, users, role, bill):
+    user = users[role]
+    row = row_of(as_user(user).get("/dashboard").content.decode(), bill)
+    for label in ("Approve", "Reject"):
+        assert (f">{label}</button>" in row) == can(user, BUTTONS[label], bill), label
+    assert ">Send</button>" not in row
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_approved_row_offers_send_to_whoever_may_send(as_user, users, role, bill, sales):
+    bill_approve(bill=bill, user=sales)
+    user = users[role]
+    row = row_of(as_user(user).get("/dashboard").content.decode(), bill)
+    assert (">Send</button>" in row) == can(user, Perm.SEND_BILL, bill)
+    assert ">Approve</button>" not in row and ">Reject</button>" not in row
+
+
+def test_row_buttons_post_in_place_and_reject_asks_for_a_comment(as_user, sales, bill):
+    row = row_of(as_user(sales).get("/dashboard").content.decode(), bill)
+    assert (
+        f'hx-post="/bills/{bill.pk}/approve" hx-target="#bill-row-{bill.pk}" hx-swap="outerHTML"'
+        in row
+    )
+    assert f'hx-post="/bills/{bill.pk}/reject" hx-target="#bill-row-{bill.pk}"' in row
+    assert f'<label for="reject-comment-{bill.pk}">Comment</label>' in row
+    assert 'method="post"' in row and "csrfmiddlewaretoken" in row
+
+
+def test_a_second_approver_sees_approve_after_the_first(as_user, finance, sales, csm):
+    bill = make_bill(finance=finance, csm=csm, require_csm_approval=True, name="Double")
+    bill_approve(bill=bill, user=sales)
+    sales_row = row_of(as_user(sales).get("/dashboard").content.decode(), bill)
+    csm_row = row_of(as_user(csm).get("/dashboard").content.decode(), bill)
+    assert ">Approve</button>" not in sales_row
+    assert ">Approve</button>" in csm_row
+    assert "Sales ✓" in csm_row
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_only_finance_sees_generate_bills(as_user, users, role):
+    html = as_user(users[role]).get("/dashboard").content.decode()
+    shown = ">Generate bills</button>" in html
+    assert shown == can(users[role], Perm.GENERATE_BILLS)
+    if shown:
+        assert '<label for="id_year">Year</label>' in html
+        assert '<label for="id_month">Month</label>' in html
+        assert 'hx-indicator="#generate-progress"' in html
+
+
+def test_a_customer_name_with_html_is_escaped(as_user, sales, finance):
+    make_bill(finance=finance, name="<img src=x onerror=alert(1)>Evil Corp")
+    html = as_user(sales).get("/dashboard").content.decode()
+    assert "<img src=x" not in html
+    assert "&lt;img src=x onerror=alert(1)&gt;Evil Corp" in html
+
+
+def test_dashboard_runs_a_fixed_number_of_queries(
+    as_user, sales, many_bills, django_assert_max_num_queries
+):
+    many_bills(500)
+    client = as_user(sales)
+    with django_assert_max_num_queries(5):
+        response = client.get("/dashboard?per_page=100")
+    assert len(re.findall(r'id="bill-row-', response.content.decode())) == 100
+    with django_assert_max_num_queries(5):
+        client.get("/dashboard?page=20", **htmx("bill-index"))
+
+
+def test_empty_dashboard_says_what_to_do(as_user, sales):
+    assert "Bills appear here once Finance generates a month." in (
+        as_user(sales).get("/dashboard").content.decode()
+    )
+
+
+def test_dashboard_refuses_post(as_user, sales):
+    assert as_user(sales).post("/dashboard").status_code == 405

@@ -1,0 +1,26 @@
+"""Error pages in the site's style."""
+
+import pytest
+from django.template.loader import render_to_string
+
+pytestmark = pytest.mark.django_db
+
+
+def test_unknown_page_is_a_styled_404(as_user, sales):
+    response = as_user(sales).get("/no-such-page")
+    assert response.status_code == 404
+    html = response.content.decode()
+    assert "This page does not exist" in html and "/static/css/app.css" in html
+    assert "Log out" in html
+
+
+def test_500_page_renders_without_a_request():
+    html = render_to_string("500.html")
+    assert "Something went wrong on our side" in html and "/static/css/app.css" in html
+
+
+def test_static_files_are_ours_and_no_cdn(as_user, sales):
+    html = as_user(sales).get("/dashboard").content.decode()
+    assert "/static/django_htmx/htmx-2.min.js" in html
+    assert "/static/js/app.js" in html
+    assert "https://" not in html and "http://" not in html.replace("http://www.w3.org", "")

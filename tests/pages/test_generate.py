@@ -1,0 +1,90 @@
+"""POST /bills/generate: Finance bills a whole month from the dashboard."""
+
+import pytest
+from django.test import Client
+
+from bills import periods
+from bills.models import Bill
+from tests.factories import CustomerFactory, UsageFactory
+from tests.pages.conftest import ROLES, htmx
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def month_with_usage(csm):
+    """Last month: two customers over their limit, one under, one already billed later."""
+    year, month = periods.last_ended_month()
+    for name, usage in (("Over A", 1_500_000), ("Over B", 3_000_000), ("Under", 10)):
+        UsageFactory(
+            customer=CustomerFactory(name=name, csm=csm), year=year, month=month, api_usage=usage
+        )
+    return {"year": year, "month": month}
+
+
+def test_finance_generates_and_sees_a_summary_in_place(as_user, finance, month_with_usage):
+    response = as_user(finance).post("/bills/generate", month_with_usage, **htmx("generate-panel"))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert html.lstrip().startswith('<section id="generate-panel"')
+    label = periods.label(month_with_usage["year"], month_with_usage["month"])
+    assert f"<strong>{label}</strong>: created 2 bills, skipped 1." in html
+    assert "no overage" in html
+    assert "billsGenerated" in response["HX-Trigger"]
+    assert Bill.objects.count() == 2
+
+
+def test_running_it_again_skips_what_is_billed(as_user, finance, month_with_usage):
+    client = as_user(finance)
+    client.post("/bills/generate", month_with_usage, **htmx("generate-panel"))
+    response = client.post("/bills/generate", month_with_usage, **htmx("generate-panel"))
+    html = response.content.decode()
+    assert "created 0 bills, skipped 3." in html and "already billed" in html
+    assert "HX-Trigger" not in response
+
+
+def test_without_htmx_it_redirects_with_a_flash_message(as_user, finance, month_with_usage):
+    response = as_user(finance).post("/bills/generate", month_with_usage, follow=True)
+    assert response.redirect_chain == [("/dashboard", 302)]
+    assert "created 2 bills, skipped 1 (1 no overage)." in response.content.decode()
+
+
+def test_a_month_that_has_not_ended_is_refused_inline(as_user, finance):
+    today = periods.today()
+    response = as_user(finance).post(
+        "/bills/generate", {"year": today.year, "month": today.month}, **htmx("generate-panel")
+    )
+    assert response.status_code == 400
+    assert "has not ended yet" in response.content.decode()
+
+
+def test_bad_input_is_refused_inline(as_user, finance):
+    response = as_user(finance).post("/bills/generate", {"year": "x", "month": 13}, **htmx("g"))
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "Enter a whole number." in html and "Select a valid choice." in html
+
+
+@pytest.mark.parametrize("role", [r for r in ROLES if r != "finance"])
+def test_other_roles_get_403(as_user, users, role, month_with_usage):
+    client = as_user(users[role])
+    page = client.post("/bills/generate", month_with_usage)
+    assert page.status_code == 403
+    assert "may not generate bills" in page.content.decode()
+    fragment = client.post("/bills/generate", month_with_usage, **htmx("generate-panel"))
+    assert fragment.status_code == 403
+    assert "may not generate bills" in fragment.content.decode()
+    assert Bill.objects.count() == 0
+
+
+def test_anonymous_generate_is_sent_to_welcome(client, month_with_usage):
+    assert client.post("/bills/generate", month_with_usage)["Location"] == "/welcome"
+    assert Bill.objects.count() == 0
+
+
+def test_generate_needs_a_post_and_the_csrf_token(finance, month_with_usage):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(finance)
+    assert client.get("/bills/generate").status_code == 405
+    assert client.post("/bills/generate", month_with_usage).status_code == 403
+    assert Bill.objects.count() == 0
