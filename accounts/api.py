@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 
 from django.conf import settings
@@ -18,6 +17,7 @@ from rest_framework.views import APIView
 
 from accounts.models import Role, User
 from accounts.services import user_authenticate, user_logout_everywhere, user_signup
+from accounts.throttles import cache_key, client_address, name_ident
 from billing_site.api import (
     BEARER_CHALLENGE,
     ModelSerializer,
@@ -81,11 +81,6 @@ class SessionSerializer(serializers.Serializer):
 # --- throttles -----------------------------------------------------------------------------
 
 
-def _digest(value: str) -> str:
-    # Cache keys stay short and printable whatever the client sent (NUL bytes, megabytes).
-    return hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()
-
-
 class _RateFromSettings(SimpleRateThrottle):
     def get_rate(self):
         # Read at request time (DRF reads it once at import) so settings overrides take effect.
@@ -98,20 +93,15 @@ class LoginNameThrottle(_RateFromSettings):
     scope = "login_name"
 
     def get_cache_key(self, request, view):
-        name = request.data.get("name") if isinstance(request.data, Mapping) else None
-        if not isinstance(name, str) or not name.strip():
-            return None
-        return self.cache_format % {"scope": self.scope, "ident": _digest(name.strip().lower())}
+        name = name_ident(request.data.get("name") if isinstance(request.data, Mapping) else None)
+        return cache_key(self.scope, name) if name else None
 
 
 class AddressThrottle(_RateFromSettings):
     """Attempts per client address (REMOTE_ADDR, or X-Forwarded-For per NUM_PROXIES)."""
 
     def get_cache_key(self, request, view):
-        return self.cache_format % {
-            "scope": self.scope,
-            "ident": _digest(str(self.get_ident(request))),
-        }
+        return cache_key(self.scope, client_address(request))
 
 
 class LoginAddressThrottle(AddressThrottle):

@@ -1,18 +1,15 @@
 """Welcome (log in, sign up) and log out. The rules live in accounts.services."""
 
-import hashlib
-import time
-
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login, logout
-from django.core.cache import cache
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.forms import LoginForm, SignupForm, add_domain_errors
 from accounts.services import user_authenticate, user_logout_everywhere, user_signup
+from accounts.throttles import attempt_wait, client_address, name_ident
 from billing_site.errors import DomainError
 
 
@@ -25,37 +22,9 @@ def safe_next(request, fallback: str = settings.LOGIN_REDIRECT_URL) -> str:
     return target if target and allowed else fallback
 
 
-_PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-def _rate(scope: str) -> tuple[int, int] | None:
-    """The API's throttle rate for `scope` ("10/min" -> (10, 60)), so both doors share limits."""
-    rate = settings.REST_FRAMEWORK.get("DEFAULT_THROTTLE_RATES", {}).get(scope)
-    if not rate:
-        return None
-    count, period = rate.split("/")
-    return int(count), _PERIODS[period.strip()[0]]
-
-
-def attempts_wait(*idents: tuple[str, str]) -> int:
-    """Seconds before another attempt is allowed for these (scope, identity) pairs; 0 is now.
-
-    Without it the page would be a way around the API's limits on password guessing and
-    sign-up floods: both doors use the same rates.
-    """
-    now, waits = time.time(), []
-    for scope, ident in idents:
-        rate = _rate(scope)
-        if rate is None or not ident:
-            continue
-        limit, window = rate
-        key = f"pages:{scope}:{hashlib.sha256(ident.encode('utf-8', 'replace')).hexdigest()}"
-        history = [t for t in cache.get(key, []) if t > now - window]
-        if len(history) >= limit:
-            waits.append(int(history[0] + window - now) + 1)
-            continue
-        cache.set(key, [*history, now], window)
-    return max(waits, default=0)
+def attempts_wait(*attempts: tuple[str, str | None]) -> int:
+    """Seconds before another attempt is allowed; 0 is now. Shares the API's counters."""
+    return max((attempt_wait(scope, ident) for scope, ident in attempts), default=0)
 
 
 def _too_many(form, wait: int) -> None:
@@ -92,7 +61,7 @@ def welcome(request):
 def _signup(request) -> tuple[SignupForm | None, int]:
     """Sign up and log in: (None, 302), or the form with its errors and a status."""
     form = SignupForm(request.POST)
-    wait = attempts_wait(("signup_address", request.META.get("REMOTE_ADDR", "")))
+    wait = attempts_wait(("signup_address", client_address(request)))
     if wait:
         _too_many(form, wait)
         return form, 429
@@ -113,8 +82,8 @@ def _login(request) -> tuple[LoginForm | None, int]:
     """Log in: (None, 302), or the form with its errors and a status."""
     form = LoginForm(request.POST)
     wait = attempts_wait(
-        ("login_name", request.POST.get("login-name", "").strip().lower()),
-        ("login_address", request.META.get("REMOTE_ADDR", "")),
+        ("login_name", name_ident(request.POST.get("login-name"))),
+        ("login_address", client_address(request)),
     )
     if wait:
         _too_many(form, wait)

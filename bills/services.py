@@ -153,10 +153,70 @@ def _locked(bill: Bill | int) -> Bill:
         raise DomainError(f"Bill #{pk} does not exist.", kind="not_found") from None
 
 
-def _conflict_status(bill: Bill, doing: str, allowed: str) -> DomainError:
-    return DomainError.conflict(
-        f"Bill #{bill.pk} is {bill.status}; only {allowed} bills can be {doing}."
+# SPEC "Bill lifecycle": the statuses each action starts from. Revert also needs a decision to
+# undo (see `_status_allows`). Services and the buttons the pages show both read this table.
+FROM_STATUSES: dict[str, tuple[str, ...]] = {
+    "approve": (Status.DRAFT,),
+    "reject": (Status.DRAFT,),
+    "revert": (Status.APPROVED, Status.REJECTED, Status.DRAFT),
+    "update": (Status.DRAFT, Status.REJECTED),
+    "send": (Status.APPROVED,),
+    "void": (Status.SENT,),
+}
+PERM_FOR = {
+    "approve": Perm.APPROVE_BILL,
+    "reject": Perm.REJECT_BILL,
+    "revert": Perm.REVERT_BILL,
+    "update": Perm.UPDATE_BILL,
+    "send": Perm.SEND_BILL,
+    "void": Perm.VOID_BILL,
+}
+_DOING = {
+    "approve": "approved",
+    "reject": "rejected",
+    "revert": "reverted",
+    "update": "corrected",
+    "send": "sent",
+    "void": "voided",
+}
+
+
+def _status_allows(bill: Bill, action: str) -> bool:
+    if bill.status not in FROM_STATUSES[action]:
+        return False
+    if action == "revert" and bill.status == Status.DRAFT:
+        return bill.approvals_given > 0  # only a partial approval can be undone on a draft
+    return True
+
+
+def _check_status(bill: Bill, action: str) -> None:
+    if _status_allows(bill, action):
+        return
+    if action == "revert" and bill.status == Status.DRAFT:
+        raise DomainError.conflict(f"Bill #{bill.pk} is a draft with no decision to undo.")
+    allowed = " or ".join(FROM_STATUSES[action])
+    if action == "revert":
+        allowed = "approved, rejected or partly approved"
+    raise DomainError.conflict(
+        f"Bill #{bill.pk} is {bill.status}; only {allowed} bills can be {_DOING[action]}."
     )
+
+
+def bill_available_actions(*, bill: Bill, user: User) -> frozenset[str]:
+    """What this user may do to this bill now: the role and the status, as the services decide.
+
+    Approve also needs the user's approval slot to be free (a second Sales approval is a 409).
+    """
+    actions = set()
+    for action, perm in PERM_FOR.items():
+        if not _status_allows(bill, action) or not can(user, perm, bill):
+            continue
+        if action == "approve":
+            slot = approval_slot(user)
+            if slot is None or getattr(bill, f"{slot}_approved_by_id") is not None:
+                continue
+        actions.add(action)
+    return frozenset(actions)
 
 
 def _save(bill: Bill, entry: HistoryEntry) -> Bill:
@@ -345,8 +405,7 @@ def bill_approve(*, bill: Bill | int, user: User, comment: str = "") -> Bill:
     with transaction.atomic():
         bill = _locked(bill)
         _require(user, Perm.APPROVE_BILL, bill, what=f"approve bills of {bill.customer.name}")
-        if bill.status != Status.DRAFT:
-            raise _conflict_status(bill, "approved", "draft")
+        _check_status(bill, "approve")
         slot = approval_slot(user)
         holder_id = getattr(bill, f"{slot}_approved_by_id")
         if holder_id is not None:
@@ -380,8 +439,7 @@ def bill_reject(*, bill: Bill | int, user: User, comment: str) -> Bill:
     with transaction.atomic():
         bill = _locked(bill)
         _require(user, Perm.REJECT_BILL, bill, what=f"reject bills of {bill.customer.name}")
-        if bill.status != Status.DRAFT:
-            raise _conflict_status(bill, "rejected", "draft")
+        _check_status(bill, "reject")
         bill.status = Status.REJECTED
         return _save(
             bill,
@@ -400,19 +458,16 @@ def bill_revert(*, bill: Bill | int, user: User, comment: str) -> Bill:
         _require(
             user, Perm.REVERT_BILL, bill, what=f"undo decisions on bills of {bill.customer.name}"
         )
+        _check_status(bill, "revert")
         from_status = bill.status
         changes: dict[str, Any] = {}
         if bill.status == Status.REJECTED:
             changes["undone"] = "rejection"
-        elif bill.status in (Status.APPROVED, Status.DRAFT) and bill.approvals_given:
+        else:  # approved, or a draft with a partial approval
             slot = _latest_approval_slot(bill)
             changes["undone"] = f"{slot} approval"
             setattr(bill, f"{slot}_approved_by", None)
             setattr(bill, f"{slot}_approved_at", None)
-        elif bill.status == Status.DRAFT:
-            raise DomainError.conflict(f"Bill #{bill.pk} is a draft with no decision to undo.")
-        else:
-            raise _conflict_status(bill, "reverted", "approved, rejected or partly approved")
         bill.status = Status.DRAFT
         return _save(
             bill,
@@ -459,8 +514,7 @@ def bill_update(
     with transaction.atomic():
         bill = _locked(bill)
         _require(user, Perm.UPDATE_BILL, bill, what="correct bills")
-        if bill.status not in (Status.DRAFT, Status.REJECTED):
-            raise _conflict_status(bill, "corrected", "draft or rejected")
+        _check_status(bill, "update")
         customer = bill.customer
         before = {name: getattr(bill, name) for name in TRACKED_FIELDS}
         api_usage = _usage_for(customer, bill.year, bill.month)
@@ -523,8 +577,7 @@ def bill_send(*, bill: Bill | int, user: User) -> Bill:
     with transaction.atomic(durable=True):
         bill = _locked(bill)
         _require(user, Perm.SEND_BILL, bill, what="send bills")
-        if bill.status != Status.APPROVED:
-            raise _conflict_status(bill, "sent", "approved")
+        _check_status(bill, "send")
         bill.status = Status.SENT
         _save(bill, HistoryEntry(stakeholder=user, action=Action.SENT, from_status=Status.APPROVED))
     try:
@@ -559,8 +612,7 @@ def bill_void(*, bill: Bill | int, user: User, comment: str) -> Bill:
     with transaction.atomic():
         bill = _locked(bill)
         _require(user, Perm.VOID_BILL, bill, what="void bills")
-        if bill.status != Status.SENT:
-            raise _conflict_status(bill, "voided", "sent")
+        _check_status(bill, "void")
         bill.status = Status.VOID
         return _save(
             bill,

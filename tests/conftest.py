@@ -43,3 +43,13 @@ def customer(db, csm):
 def users(finance, sales, csm, other_csm):
     """Every role, plus a CSM who does not manage `customer`."""
     return {"finance": finance, "sales": sales, "csm": csm, "other_csm": other_csm}
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Attempt counters live in the cache; each test starts with none."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()

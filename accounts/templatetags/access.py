@@ -1,5 +1,4 @@
-"""Which buttons a person sees. Asks accounts.roles for the role, and the bill's status for
-what the lifecycle allows next (SPEC "Bill lifecycle"); the services enforce both again."""
+"""Which buttons a person sees: exactly what bills.services would allow now (role and status)."""
 
 from __future__ import annotations
 
@@ -7,8 +6,8 @@ from dataclasses import dataclass
 
 from django import template
 
-from accounts.roles import Perm, approval_slot, can
-from bills.models import Status
+from accounts.roles import Perm, can
+from bills.services import bill_available_actions
 
 register = template.Library()
 
@@ -28,20 +27,10 @@ class BillButtons:
 
 
 def bill_buttons_for(user, bill) -> BillButtons:
-    status = bill.status
-    slot = approval_slot(user) if getattr(user, "is_authenticated", False) else None
-    slot_free = slot is not None and getattr(bill, f"{slot}_approved_by_id") is None
-    undoable = status in (Status.APPROVED, Status.REJECTED) or (
-        status == Status.DRAFT and bill.approvals_given > 0
-    )
-    return BillButtons(
-        approve=status == Status.DRAFT and slot_free and can(user, Perm.APPROVE_BILL, bill),
-        reject=status == Status.DRAFT and can(user, Perm.REJECT_BILL, bill),
-        revert=undoable and can(user, Perm.REVERT_BILL, bill),
-        update=status in (Status.DRAFT, Status.REJECTED) and can(user, Perm.UPDATE_BILL, bill),
-        send=status == Status.APPROVED and can(user, Perm.SEND_BILL, bill),
-        void=status == Status.SENT and can(user, Perm.VOID_BILL, bill),
-    )
+    if not getattr(user, "is_authenticated", False):
+        return BillButtons()
+    allowed = bill_available_actions(bill=bill, user=user)
+    return BillButtons(**{action: True for action in allowed})
 
 
 @register.simple_tag(takes_context=True)

@@ -76,3 +76,21 @@ def test_session_hash_depends_on_the_token(db):
     before = user.get_session_auth_hash()
     user.rotate_session_token()
     assert user.get_session_auth_hash() != before
+
+
+@pytest.mark.parametrize("key", ["abcdefgh\x00ijk", "x" * 500, "../../etc/passwd", "ABCDEFGHIJ"])
+def test_malformed_session_cookie_is_treated_as_logged_out(client, db, key):
+    from django.http.cookie import SimpleCookie
+
+    client.cookies = SimpleCookie()
+    client.cookies["sessionid"] = key
+    page = client.get("/dashboard")
+    assert page.status_code == 302
+    assert page["Location"].startswith("/welcome")
+    api = client.get("/api/session")
+    assert api.status_code == 401
+
+
+def test_a_real_session_key_still_works(client, finance):
+    client.force_login(finance)
+    assert client.get("/dashboard").status_code == 200
