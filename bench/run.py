@@ -39,6 +39,7 @@ from django.conf import settings  # noqa: E402
 from django.db import connection, reset_queries  # noqa: E402
 from django.test.utils import (  # noqa: E402
     CaptureQueriesContext,
+    override_settings,
     setup_databases,
     setup_test_environment,
     teardown_databases,
@@ -131,6 +132,14 @@ def scenarios(finance, sales, year, month, ids) -> list[dict]:
 
         return call
 
+    def get_all(client, url):
+        def call():
+            response = client.get(url)
+            assert response.status_code == 200, (url, response.status_code)
+            b"".join(response.streaming_content)
+
+        return call
+
     plan = [
         ("GET /api/bills?page_size=500", get(api, "/api/bills?page_size=500")),
         (
@@ -140,6 +149,8 @@ def scenarios(finance, sales, year, month, ids) -> list[dict]:
         (f"GET /api/bills/{bill_id}", get(api, f"/api/bills/{bill_id}")),
         ("GET /api/customers?page_size=500", get(api, "/api/customers?page_size=500")),
         ("GET /api/usage?page_size=500", get(api, "/api/usage?page_size=500")),
+        ("GET /api/bills.csv (every bill, streamed)", get_all(api, "/api/bills.csv")),
+        ("GET /api/usage.csv (every usage row, streamed)", get_all(api, "/api/usage.csv")),
         ("GET /dashboard (first page)", get(html, "/dashboard")),
         (
             "GET /dashboard?status=draft (htmx fragment)",
@@ -180,6 +191,13 @@ def scenarios(finance, sales, year, month, ids) -> list[dict]:
 def main() -> int:
     setup_test_environment()
     settings.DEBUG = False
+    # Pages link static files; the manifest storage would need collectstatic first.
+    override_settings(
+        STORAGES={
+            **settings.STORAGES,
+            "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+        }
+    ).enable()
     old = setup_databases(verbosity=0, interactive=False)
     try:
         world = make_world(CUSTOMERS)

@@ -27,7 +27,10 @@ class Usage(models.Model):
             ),
             models.CheckConstraint(condition=Q(api_usage__gte=0), name="usage_not_negative"),
         ]
-        indexes = [models.Index(fields=["year", "month"], name="usage_period_idx")]
+        # (year, month, customer): probing one customer-month from a join is an exact index hit
+        # even when the planner's statistics are stale (right after a bulk import); a
+        # (year, month) index would be scanned for the whole month once per row.
+        indexes = [models.Index(fields=["year", "month", "customer"], name="usage_period_idx")]
 
     def __str__(self) -> str:
         return f"{self.customer_id} {self.year}-{self.month:02d}: {self.api_usage}"
