@@ -77,7 +77,8 @@ class Bill(models.Model):
         ]
         indexes = [
             models.Index(fields=["status", "-year", "-month"], name="bill_status_period_idx"),
-            models.Index(fields=["-year", "-month"], name="bill_period_idx"),
+            # Ends with customer: generation probes one customer-month per row.
+            models.Index(fields=["-year", "-month", "customer"], name="bill_period_idx"),
         ]
 
     def __str__(self) -> str:
