@@ -17,15 +17,18 @@ done; exit 1
 endef
 export FIND_PYTHON
 
-.PHONY: help install run test test-fast lint format bench clean
+.PHONY: help python install run test lint format bench clean
 
 help:
 	@echo "make run    install, migrate, load demo data, serve on http://$(HOST):$(PORT)"
 	@echo "make test   install and run the whole suite (PostgreSQL when DATABASE_URL is set)"
 	@echo "make lint | format | bench | clean"
 
+python:  ## print the Python 3.12+ the install would use
+	@$(SHELL) -c "$$FIND_PYTHON" || { echo "error: no Python 3.12 or newer found" >&2; exit 1; }
+
 $(VENV)/.installed: pyproject.toml uv.lock
-	@PY=$$(bash -c "$$FIND_PYTHON") || { \
+	@PY=$$($(SHELL) -c "$$FIND_PYTHON") || { \
 	  echo "error: Python 3.12 or newer is needed and none was found." >&2; \
 	  echo "Install one (e.g. 'apt-get install python3.13', 'brew install python@3.13' or 'pyenv install 3.13'), or point PYTHON=/path/to/python3.12 at it." >&2; \
 	  exit 1; }; \
