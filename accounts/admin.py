@@ -1,8 +1,27 @@
 from django.contrib import admin
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.core.exceptions import ValidationError
 
 from accounts.models import User
+from accounts.throttles import login_wait
+
+
+class ThrottledAdminLoginForm(AdminAuthenticationForm):
+    """The admin's login counts in the same attempt budget as /welcome and POST /api/session:
+    staff accounts are the most valuable to guess, so their door must not be the unlimited one."""
+
+    def clean(self):
+        wait = login_wait(self.request, self.data.get("username"))
+        if wait:
+            raise ValidationError(
+                f"Too many attempts. Try again in {wait} seconds.", code="throttled"
+            )
+        return super().clean()
+
+
+admin.site.login_form = ThrottledAdminLoginForm
 
 
 class UserCreateForm(AdminUserCreationForm):
@@ -25,11 +44,13 @@ class UserAdmin(DjangoUserAdmin):
     list_filter = ("role", "is_staff", "is_active")
     search_fields = ("name", "email")
     ordering = ("name",)
-    readonly_fields = ("last_login", "date_joined", "session_token")
+    # session_token is never shown: it is the user's live API bearer token, and anyone who can
+    # read it can act as the user without a trace of a login. The action below rotates it.
+    readonly_fields = ("last_login", "date_joined")
     fieldsets = (
         (None, {"fields": ("name", "email", "role", "password")}),
         ("Access", {"fields": ("is_active", "is_staff", "is_superuser", "groups")}),
-        ("Sessions", {"fields": ("session_token", "last_login", "date_joined")}),
+        ("Sessions", {"fields": ("last_login", "date_joined")}),
     )
     add_fieldsets = (
         (

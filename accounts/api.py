@@ -16,7 +16,13 @@ from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
 from accounts.models import Role, User
-from accounts.services import user_authenticate, user_logout_everywhere, user_signup
+from accounts.services import (
+    SIGNUP_OFF,
+    signup_open,
+    user_authenticate,
+    user_logout_everywhere,
+    user_signup,
+)
 from accounts.throttles import cache_key, client_address, name_ident
 from billing_site.api import (
     BEARER_CHALLENGE,
@@ -143,6 +149,8 @@ class UserCreateView(APIView):
         responses={201: UserSerializer, **error_responses(400, 403, 413, 415, 429)},
     )
     def post(self, request):
+        if not signup_open():  # a 403 whatever the body says, not a 400 about its fields
+            raise DomainError.forbidden(SIGNUP_OFF)
         serializer = SignupSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         user = user_signup(**serializer.validated_data)

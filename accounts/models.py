@@ -3,6 +3,7 @@ import secrets
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.db import models
+from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
@@ -58,6 +59,13 @@ class User(AbstractBaseUser, PermissionsMixin):
                 condition=models.Q(role__in=[r.value for r in Role]),
                 name="user_role_valid",
             ),
+            # Names are unique ignoring case ("sam" and "Sam" would read as one person in a
+            # bill's history); sign-up checks first, this holds when two sign-ups race.
+            models.UniqueConstraint(
+                Lower("name"),
+                name="user_name_unique_ignoring_case",
+                violation_error_message="That name is taken (names are unique ignoring case).",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -68,6 +76,17 @@ class User(AbstractBaseUser, PermissionsMixin):
         return salted_hmac(
             key_salt, f"{self.password}:{self.session_token}", secret=secret, algorithm="sha256"
         ).hexdigest()
+
+    def save(self, *args, **kwargs):
+        # A new password (set_password, then save) also ends every session and API token: the
+        # session hash already changes with the password, the bearer token must change with it,
+        # or a reset after a leak would leave the leaked token working. check_password's silent
+        # rehash clears _password before it saves, so logging in rotates nothing.
+        if self._password is not None and not self._state.adding:
+            self.session_token = new_session_token()
+            if kwargs.get("update_fields") is not None:
+                kwargs["update_fields"] = {*kwargs["update_fields"], "session_token"}
+        super().save(*args, **kwargs)
 
     def rotate_session_token(self) -> None:
         self.session_token = new_session_token()

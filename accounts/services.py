@@ -15,6 +15,7 @@ from accounts.models import Role, User
 from billing_site.errors import DomainError
 
 LOGIN_FAILED = "Wrong name or password."
+SIGNUP_OFF = "Sign-up is turned off here; ask an admin for an account."
 SIGNUP_FIELDS = ("name", "email", "role", "password")
 
 
@@ -33,10 +34,15 @@ def _clean_text(value: Any, field: str, errors: dict[str, list[str]], *, max_len
     return value.strip()
 
 
+def signup_open() -> bool:
+    """Whether anyone may sign up (settings.ALLOW_SIGNUP); asked before a form is even read."""
+    return bool(settings.ALLOW_SIGNUP)
+
+
 def user_signup(*, name: Any, email: Any, role: Any, password: Any) -> User:
     """Create a user. Raises DomainError naming each bad field; 403 when signup is off."""
-    if not settings.ALLOW_SIGNUP:
-        raise DomainError.forbidden("Sign-up is turned off here; ask an admin for an account.")
+    if not signup_open():
+        raise DomainError.forbidden(SIGNUP_OFF)
     errors: dict[str, list[str]] = {}
     name = _clean_text(name, "name", errors, max_length=150)
     email = _clean_text(email, "email", errors, max_length=254)

@@ -57,3 +57,15 @@ def attempt_wait(scope: str, ident: str | None) -> int:
         return max(1, int(history[-1] + window - now) + 1)
     cache.set(key, [now, *history], window)
     return 0
+
+
+def login_wait(request, name: object) -> int:
+    """Count a login attempt by this name from this client: 0 to go ahead, else seconds to wait.
+
+    Every door that checks a password asks this (the API through DRF's throttles, which keep the
+    same entries), so no door is a way around the budget.
+    """
+    return max(
+        attempt_wait("login_name", name_ident(name)),
+        attempt_wait("login_address", client_address(request)),
+    )

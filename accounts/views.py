@@ -8,8 +8,14 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.forms import LoginForm, SignupForm, add_domain_errors
-from accounts.services import user_authenticate, user_logout_everywhere, user_signup
-from accounts.throttles import attempt_wait, client_address, name_ident
+from accounts.services import (
+    SIGNUP_OFF,
+    signup_open,
+    user_authenticate,
+    user_logout_everywhere,
+    user_signup,
+)
+from accounts.throttles import attempt_wait, client_address, login_wait
 from billing_site.errors import DomainError
 
 
@@ -61,6 +67,10 @@ def welcome(request):
 def _signup(request) -> tuple[SignupForm | None, int]:
     """Sign up and log in: (None, 302), or the form with its errors and a status."""
     form = SignupForm(request.POST)
+    if not signup_open():
+        # Refused as a whole, before the fields are judged, like POST /api/users.
+        form.add_error(None, SIGNUP_OFF)
+        return form, 403
     wait = attempts_wait(("signup_address", client_address(request)))
     if wait:
         _too_many(form, wait)
@@ -81,10 +91,7 @@ def _signup(request) -> tuple[SignupForm | None, int]:
 def _login(request) -> tuple[LoginForm | None, int]:
     """Log in: (None, 302), or the form with its errors and a status."""
     form = LoginForm(request.POST)
-    wait = attempts_wait(
-        ("login_name", name_ident(request.POST.get("login-name"))),
-        ("login_address", client_address(request)),
-    )
+    wait = login_wait(request, request.POST.get("login-name"))
     if wait:
         _too_many(form, wait)
         return form, 429

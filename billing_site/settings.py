@@ -119,7 +119,9 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "/welcome"
 LOGIN_REDIRECT_URL = "/dashboard"
 
-ALLOW_SIGNUP = env_bool("ALLOW_SIGNUP", default=True)
+# Self sign-up lets the visitor pick any role, Finance included: on for development and tests,
+# off in production unless ALLOW_SIGNUP=1 says otherwise (staff create users in the admin).
+ALLOW_SIGNUP = env_bool("ALLOW_SIGNUP", default=DEBUG or TESTING)
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")

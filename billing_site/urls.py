@@ -14,4 +14,10 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("", include("customers.urls")),
     path("", include("bills.urls")),
+    path("", include("usage.urls")),
 ]
+
+handler400 = "billing_site.handlers.bad_request"
+handler403 = "billing_site.handlers.permission_denied"
+handler404 = "billing_site.handlers.not_found"
+handler500 = "billing_site.handlers.server_error"

@@ -11,6 +11,13 @@ from bills import periods
 from bills.models import Status
 
 PER_PAGE_CHOICES = (25, 50, 100)
+# How the dashboard may order its rows; "" (the default) keeps the URL short.
+SORT_CHOICES = [
+    ("", "Newest period"),
+    ("amount", "Largest amount"),
+    ("customer", "Customer A–Z"),
+    ("oldest", "Oldest bill"),
+]
 _PERIOD = re.compile(r"^(\d{4})-(\d{2})$")
 
 
@@ -22,6 +29,7 @@ class BillFilterForm(forms.Form):
     )
     customer = forms.CharField(label="Customer", required=False, max_length=200)
     period = forms.CharField(label="Period", required=False, max_length=7)
+    sort = forms.ChoiceField(label="Sort by", required=False, choices=SORT_CHOICES)
     per_page = forms.TypedChoiceField(
         label="Rows",
         required=False,
@@ -62,9 +70,18 @@ class BillFilterForm(forms.Form):
             "customer": data.get("customer") or None,
             "year": period[0] if period else None,
             "month": period[1] if period else None,
+            "sort": data.get("sort") or "",
             "per_page": data.get("per_page") or PER_PAGE_CHOICES[0],
             "page": data.get("page") or 1,
         }
+
+    def synced_widgets(self) -> list[str]:
+        """The selects that status tabs and sortable headers change, as out-of-band swaps.
+
+        A tab or a header link reloads only the table; these keep the filter form in step, so
+        the next change in the form does not bring back the old status or order.
+        """
+        return [self[name].as_widget(attrs={"hx-swap-oob": "true"}) for name in ("status", "sort")]
 
 
 class GenerateForm(forms.Form):

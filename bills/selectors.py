@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, OuterRef, Prefetch, QuerySet, Subquery
+from decimal import Decimal
+
+from django.db.models import Count, OuterRef, Prefetch, QuerySet, Subquery, Sum
 
 from bills.models import Bill, BillAction, Status
 from usage.models import Usage
@@ -49,10 +51,25 @@ def bill_get(pk: int) -> Bill | None:
     return bill_detail_queryset().filter(pk=pk).first()
 
 
-def bill_status_counts(**filters) -> dict[str, int]:
-    """How many bills are in each status (all statuses present, zero included)."""
-    counts = {s.value: 0 for s in Status}
-    qs = Bill.objects.filter(**filters).values("status").annotate(n=Count("id")).order_by()
-    for row in qs:
-        counts[row["status"]] = row["n"]
-    return counts
+def bill_status_totals(**filters) -> list[dict]:
+    """Each status with its number of bills and their total amount: one grouped query.
+
+    The database adds the amounts (a NUMERIC sum, exact on PostgreSQL); Python only adds the
+    five per-status totals for "All", which is exact in Decimal.
+    """
+    rows = (
+        Bill.objects.filter(**filters)
+        .values("status")
+        .annotate(count=Count("id"), amount=Sum("overage_amount"))
+        .order_by()
+    )
+    found = {row["status"]: row for row in rows}
+    return [
+        {
+            "value": s.value,
+            "label": s.label,
+            "count": found.get(s.value, {}).get("count", 0),
+            "amount": found.get(s.value, {}).get("amount") or Decimal("0.00"),
+        }
+        for s in Status
+    ]

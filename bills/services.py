@@ -30,6 +30,8 @@ logger = logging.getLogger(__name__)
 
 CENT = Decimal("0.01")
 UNIT_COST_PLACES = Decimal("0.000001")
+# The column holds 14 digits, 6 of them decimals.
+MAX_UNIT_COST = Decimal("1e8")
 # 64-bit usage times a 14-digit price needs ~33 significant digits; the default context has 28.
 MONEY_PRECISION = 60
 # Namespace for PostgreSQL advisory locks that serialize bill creation per month.
@@ -82,10 +84,12 @@ def parse_unit_cost(value: Any, *, field_name: str = "overage_unit_cost") -> Dec
         raise DomainError.invalid("Enter a finite number.", field_name)
     if cost < 0:
         raise DomainError.invalid("The unit cost cannot be negative.", field_name)
+    # Size before places: quantizing "1e30" to 6 places needs more digits than the decimal
+    # context has, and raises InvalidOperation (a 500) instead of answering.
+    if cost >= MAX_UNIT_COST:
+        raise DomainError.invalid("The unit cost is too large.", field_name)
     if cost != cost.quantize(UNIT_COST_PLACES, rounding=ROUND_HALF_UP):
         raise DomainError.invalid("Use at most 6 decimal places.", field_name)
-    if cost >= Decimal("1e8"):
-        raise DomainError.invalid("The unit cost is too large.", field_name)
     return cost.quantize(UNIT_COST_PLACES)
 
 
@@ -97,13 +101,32 @@ def _require(user: User, perm: Perm, bill: Bill | None = None, *, what: str) -> 
         raise DomainError.forbidden(f"Your role ({getattr(user, 'role', 'none')}) may not {what}.")
 
 
-def _require_comment(comment: str | None, why: str) -> str:
-    comment = (comment or "").strip()
-    if not comment:
-        raise DomainError.invalid(f"A comment is required to {why}.", "comment")
+def _clean_comment(comment: Any, *, required_to: str | None = None) -> str:
+    """The comment as history keeps it: stripped text of at most 2000 characters.
+
+    The pages hand over whatever was posted: a NUL byte ("%00" in a form) or a lone surrogate
+    cannot be stored in a PostgreSQL text column and would fail the write with a 500.
+    """
+    if comment is None:
+        comment = ""
+    if not isinstance(comment, str):
+        raise DomainError.invalid("Enter the comment as text.", "comment")
+    comment = comment.strip()
+    if required_to and not comment:
+        raise DomainError.invalid(f"A comment is required to {required_to}.", "comment")
     if len(comment) > 2000:
         raise DomainError.invalid("Keep the comment under 2000 characters.", "comment")
+    if "\x00" in comment:
+        raise DomainError.invalid("The comment cannot contain null characters.", "comment")
+    try:
+        comment.encode("utf-8")
+    except UnicodeEncodeError:
+        raise DomainError.invalid("Enter the comment as valid Unicode text.", "comment") from None
     return comment
+
+
+def _require_comment(comment: Any, why: str) -> str:
+    return _clean_comment(comment, required_to=why)
 
 
 def _whole_number(value: Any) -> int | None:
@@ -246,14 +269,6 @@ def bill_create(*, customer: Customer, year: Any, month: Any, user: User) -> Bil
         raise DomainError.invalid(
             f"{customer.name} is not under contract in {periods.label(year, month)}.", "month"
         )
-    api_usage = _usage_for(customer, year, month)
-    units = overage_units_for(api_usage, customer.monthly_api_limit)
-    if units == 0:
-        raise DomainError.invalid(
-            f"No overage: {customer.name} used {api_usage:,} of {customer.monthly_api_limit:,} "
-            f"API calls in {periods.label(year, month)}, so there is nothing to bill.",
-            "customer_id",
-        )
     try:
         with transaction.atomic():
             _lock_period(year, month)
@@ -266,6 +281,17 @@ def bill_create(*, customer: Customer, year: Any, month: Any, user: User) -> Bil
                 raise DomainError.conflict(
                     f"{customer.name} already has bill #{existing.pk} ({existing.status}) for "
                     f"{periods.label(year, month)}; void it before billing the month again."
+                )
+            # A billed month is a 409 whatever its usage says now (recompute that bill instead);
+            # the usage is read under the month's lock, as generation reads it.
+            api_usage = _usage_for(customer, year, month)
+            units = overage_units_for(api_usage, customer.monthly_api_limit)
+            if units == 0:
+                raise DomainError.invalid(
+                    f"No overage: {customer.name} used {api_usage:,} of "
+                    f"{customer.monthly_api_limit:,} API calls in {periods.label(year, month)}, "
+                    "so there is nothing to bill.",
+                    "customer_id",
                 )
             bill = Bill(
                 customer=customer,
@@ -415,7 +441,7 @@ def _bulk_create_bills(bills: list[Bill], *, user: User, now) -> list[Bill]:
 
 
 def bill_approve(*, bill: Bill | int, user: User, comment: str = "") -> Bill:
-    comment = (comment or "").strip()
+    comment = _clean_comment(comment)
     with transaction.atomic():
         bill = _locked(bill)
         _require(user, Perm.APPROVE_BILL, bill, what=f"approve bills of {bill.customer.name}")

@@ -25,8 +25,8 @@ from billing_site.errors import DomainError
 from bills import periods
 from bills.forms import BillFilterForm, GenerateForm
 from bills.invoices import invoice_for, invoice_pdf
-from bills.models import Bill, Status
-from bills.selectors import bill_get, bill_list, bill_status_counts
+from bills.models import Bill
+from bills.selectors import bill_get, bill_list, bill_status_totals
 from bills.services import (
     bill_approve,
     bill_generate,
@@ -41,28 +41,38 @@ BILLS_CHANGED = "billsChanged"  # a row changed: the status counts refresh
 BILLS_GENERATED = "billsGenerated"  # new bills: the whole table refreshes
 
 
-def dashboard_bills(filters: dict) -> tuple[QuerySet[Bill], dict[str, int]]:
-    """The dashboard's rows and its per-status counts (counts ignore the status filter)."""
+ORDERINGS = {
+    "": ("-year", "-month", "customer__name", "-id"),
+    "amount": ("-overage_amount", "-year", "-month", "-id"),
+    "customer": ("customer__name", "-year", "-month", "-id"),
+    "oldest": ("created_at", "id"),
+}
+
+
+def dashboard_bills(filters: dict) -> tuple[QuerySet[Bill], list[dict]]:
+    """The dashboard's rows, and per status (ignoring the status filter) a count and a sum."""
     bills = bill_list(status=filters["status"], year=filters["year"], month=filters["month"])
     count_filters = {k: filters[k] for k in ("year", "month") if filters[k]}
     if filters["customer"]:
         bills = bills.filter(customer__name__icontains=filters["customer"])
         count_filters["customer__name__icontains"] = filters["customer"]
-    return bills, bill_status_counts(**count_filters)
+    return bills.order_by(*ORDERINGS[filters["sort"]]), bill_status_totals(**count_filters)
 
 
 @require_GET
 def dashboard(request):
     form = BillFilterForm(request.GET)
     filters = form.filters()
-    bills, counts = dashboard_bills(filters)
+    bills, statuses = dashboard_bills(filters)
     page = Paginator(bills, filters["per_page"]).get_page(filters["page"])
     context = {
         "form": form,
         "filters": filters,
         "page": page,
-        "statuses": [(s.value, s.label, counts.get(s.value, 0)) for s in Status],
-        "total": sum(counts.values()),
+        "statuses": statuses,
+        "total": sum(s["count"] for s in statuses),
+        "total_amount": sum((s["amount"] for s in statuses), Decimal("0.00")),
+        "period_filter": f"{filters['year']}-{filters['month']:02d}" if filters["year"] else "",
         "back": request.get_full_path(),
         "generate_form": GenerateForm(),
     }

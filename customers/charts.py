@@ -15,8 +15,27 @@ from bills import periods
 from customers.models import Customer
 from usage.models import Usage
 
-WIDTH, HEIGHT = 960, 300
-LEFT, RIGHT, TOP, BOTTOM = 56, 72, 16, 36
+
+@dataclass(frozen=True)
+class Layout:
+    """The size of one drawing of the chart: a wide one for desks, a narrow one for phones.
+
+    The narrow one is drawn at about the width it is shown, so its text stays readable
+    instead of being the wide chart shrunk to a third of its size.
+    """
+
+    width: int
+    height: int
+    left: int
+    right: int
+    top: int
+    bottom: int
+    label_every: int  # label every n-th month under the bars (always the newest)
+    limit_label_outside: bool  # the limit's label in the right margin, or above the line
+
+
+WIDE = Layout(960, 320, 60, 80, 30, 40, 1, True)
+NARROW = Layout(360, 260, 44, 10, 30, 40, 3, False)
 
 
 @dataclass(frozen=True)
@@ -25,6 +44,7 @@ class MonthUsage:
     month: int
     api_usage: int | None  # None: nothing recorded for the month
     limit: int
+    in_progress: bool = False  # the current month: its usage is a total so far
 
     @property
     def period(self) -> str:
@@ -48,7 +68,8 @@ class Bar:
     height: float
     over_height: float  # the part above the limit, drawn in the warning colour
     label_x: float
-    short_label: str
+    short_label: str  # "" when this bar goes unlabelled (narrow chart)
+    sub_label: str  # "so far" under the current month, "no data" under an empty one
 
 
 @dataclass(frozen=True)
@@ -69,6 +90,10 @@ class UsageChart:
     limit_y: float
     limit: int
     months: list[MonthUsage]
+    plot_top: int
+    limit_label_x: float
+    limit_label_y: float
+    limit_label_anchor: str
 
 
 def customer_usage_months(customer: Customer, months: int = 13) -> list[MonthUsage]:
@@ -87,7 +112,9 @@ def customer_usage_months(customer: Customer, months: int = 13) -> list[MonthUsa
         .values("year", "month", "api_usage")
     )
     limit = customer.monthly_api_limit
-    return [MonthUsage(y, m, rows.get((y, m)), limit) for y, m in window]
+    return [
+        MonthUsage(y, m, rows.get((y, m)), limit, in_progress=(y, m) == (ty, tm)) for y, m in window
+    ]
 
 
 def _nice_step(raw: float) -> float:
@@ -105,51 +132,77 @@ def _compact(value: float) -> str:
     return f"{value:g}"
 
 
-def usage_chart(months: list[MonthUsage]) -> UsageChart:
+def usage_chart(months: list[MonthUsage], layout: Layout = WIDE) -> UsageChart:
+    width, height = layout.width, layout.height
+    left, right, top, bottom_margin = layout.left, layout.right, layout.top, layout.bottom
     limit = months[0].limit if months else 0
     peak = max([limit, *[m.api_usage or 0 for m in months]]) or 1
     step = _nice_step(peak / 4)
     top_value = step * math.ceil(peak * 1.05 / step)
-    plot_w = WIDTH - LEFT - RIGHT
-    plot_h = HEIGHT - TOP - BOTTOM
-    bottom = TOP + plot_h
+    plot_w = width - left - right
+    plot_h = height - top - bottom_margin
+    bottom = top + plot_h
 
     def y_of(value: float) -> float:
         return round(bottom - plot_h * value / top_value, 1)
 
     slot = plot_w / max(1, len(months))
+    newest = len(months) - 1
     bars = []
     for i, month in enumerate(months):
         used = month.api_usage or 0
-        x = LEFT + i * slot + slot * 0.18
-        top = y_of(used)
-        over_top = y_of(min(used, limit)) if used > limit else top
+        x = left + i * slot + slot * 0.18
+        bar_top = y_of(used)
+        over_top = y_of(min(used, limit)) if used > limit else bar_top
+        labelled = (newest - i) % layout.label_every == 0
+        first_labelled = i == newest % layout.label_every
+        if month.in_progress:
+            sub_label = "so far"
+        elif month.api_usage is None and layout.label_every == 1:
+            sub_label = "no data"
+        else:
+            sub_label = ""
         bars.append(
             Bar(
                 month=month,
                 x=round(x, 1),
                 width=round(slot * 0.64, 1),
-                y=top,
-                height=round(bottom - top, 1),
-                over_height=round(over_top - top, 1),
-                label_x=round(LEFT + i * slot + slot / 2, 1),
-                short_label=calendar.month_abbr[month.month]
-                + (f" {month.year % 100:02d}" if month.month == 1 or i == 0 else ""),
+                y=bar_top,
+                height=round(bottom - bar_top, 1),
+                over_height=round(over_top - bar_top, 1),
+                label_x=round(left + i * slot + slot / 2, 1),
+                short_label=(
+                    calendar.month_abbr[month.month]
+                    + (f" {month.year % 100:02d}" if month.month == 1 or first_labelled else "")
+                    if labelled
+                    else ""
+                ),
+                sub_label=sub_label if labelled or month.in_progress else "",
             )
         )
     ticks = [
         Tick(y=y_of(step * k), label=_compact(step * k))
         for k in range(int(round(top_value / step)) + 1)
     ]
+    limit_y = y_of(limit)
+    if layout.limit_label_outside:
+        label_x, label_y, anchor = width - right + 6, limit_y + 4, "start"
+    else:
+        # Above the line at the left edge of the plot, where the oldest (usually lower) bars are.
+        label_x, label_y, anchor = left + 4, limit_y - 6, "start"
     return UsageChart(
-        width=WIDTH,
-        height=HEIGHT,
-        plot_left=LEFT,
-        plot_right=WIDTH - RIGHT,
+        width=width,
+        height=height,
+        plot_left=left,
+        plot_right=width - right,
         plot_bottom=bottom,
         bars=bars,
         ticks=ticks,
-        limit_y=y_of(limit),
+        limit_y=limit_y,
         limit=limit,
         months=months,
+        plot_top=top,
+        limit_label_x=label_x,
+        limit_label_y=label_y,
+        limit_label_anchor=anchor,
     )

@@ -6,7 +6,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from bills.models import Status
-from customers.charts import customer_usage_months, usage_chart
+from customers.charts import NARROW, WIDE, customer_usage_months, usage_chart
 from customers.forms import CustomerSearchForm
 from customers.selectors import customer_detail_queryset, customer_list
 
@@ -33,5 +33,11 @@ def customer_detail(request, pk: int):
     live_bills = {(b.year, b.month): b for b in bills if b.status != Status.VOID}
     months = customer_usage_months(customer)
     rows = [(m, live_bills.get((m.year, m.month))) for m in reversed(months)]
-    context = {"customer": customer, "chart": usage_chart(months), "rows": rows, "bills": bills}
+    context = {
+        "customer": customer,
+        "chart": usage_chart(months, WIDE),
+        "chart_narrow": usage_chart(months, NARROW),
+        "rows": rows,
+        "bills": bills,
+    }
     return render(request, "customers/detail.html", context)

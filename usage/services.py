@@ -58,6 +58,9 @@ def _validate_item(item: Any, today) -> tuple[dict[str, int] | None, dict[str, l
             errors[name] = ["Enter a whole number."]
             continue
         values[name] = number
+    # An id past 64 bits can never match, and SQLite cannot even bind it (OverflowError, a 500).
+    if "customer_id" in values and not 1 <= values["customer_id"] <= MAX_USAGE:
+        errors["customer_id"] = [f"Enter a customer id from 1 to {MAX_USAGE}."]
     if "year" in values and not periods.MIN_YEAR <= values["year"] <= periods.MAX_YEAR:
         errors["year"] = [f"Enter a year between {periods.MIN_YEAR} and {periods.MAX_YEAR}."]
     if "month" in values and not 1 <= values["month"] <= 12:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import calendar
 from decimal import Decimal
 
 from django import template
@@ -49,6 +50,37 @@ def percent_of(value, total) -> int:
 def bar_width(percent) -> int:
     """A bar's width in percent, capped so an overage fills the bar instead of overflowing."""
     return max(0, min(100, int(percent or 0)))
+
+
+@register.filter
+def month_short(value) -> str:
+    """A bill, a usage month or "2026-10" as "Oct 2026": what people scan for in a list."""
+    if value is None or value == "":
+        return "–"
+    if isinstance(value, str):
+        year, month = (int(part) for part in value.split("-"))
+    else:
+        year, month = value.year, value.month
+    return f"{calendar.month_abbr[month]} {year}"
+
+
+# The usage meter: the track runs to 125% of the limit, so the limit sits at 80% of its width
+# and an overage shows as a red stretch past the limit mark instead of an ordinary full bar.
+METER_SCALE = 125
+
+
+@register.filter
+def meter(percent) -> dict:
+    """Widths (in % of the track) of the part within the limit and the part above it."""
+    percent = max(0, int(percent or 0))
+    within = min(percent, 100) * 100 / METER_SCALE
+    above = (min(percent, METER_SCALE) - 100) * 100 / METER_SCALE if percent > 100 else 0
+    return {
+        "within": round(within, 1),
+        "above": round(above, 1),
+        "limit_at": round(100 * 100 / METER_SCALE, 1),
+        "clipped": percent > METER_SCALE,
+    }
 
 
 @register.filter

@@ -1,4 +1,5 @@
-// The few things htmx does not cover: dismissing messages, printing, tidy shareable URLs.
+// The few things htmx does not cover: dismissing messages, printing, tidy shareable URLs,
+// closing a comment popover with Escape.
 (function () {
   "use strict";
 
@@ -12,6 +13,16 @@
     if (event.target.closest("[data-print]")) {
       window.print();
     }
+  });
+
+  // Escape closes the open comment popover or panel and puts focus back on its button.
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") return;
+    var open = event.target.closest && event.target.closest("details[open]");
+    if (!open) return;
+    open.open = false;
+    var summary = open.querySelector("summary");
+    if (summary) summary.focus();
   });
 
   document.addEventListener("DOMContentLoaded", function () {

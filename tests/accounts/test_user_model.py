@@ -4,7 +4,7 @@ from django.db import IntegrityError, transaction
 from django.test import Client
 
 from accounts.models import Role, User
-from accounts.services import user_logout_everywhere
+from accounts.services import user_logout_everywhere, user_signup
 from tests.factories import PASSWORD, UserFactory
 
 
@@ -20,6 +20,27 @@ def test_name_is_the_unique_login(db):
     UserFactory(name="dup")
     with pytest.raises(IntegrityError), transaction.atomic():
         User.objects.create(name="dup", role=Role.SALES, password="x")
+
+
+def test_name_is_unique_ignoring_case_in_the_database(db):
+    # Sign-up checks the name in any case first; the constraint holds when two sign-ups race.
+    UserFactory(name="sam")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        User.objects.create(name="Sam", role=Role.SALES, password="x")
+
+
+def test_a_signup_that_loses_the_race_for_a_name_is_a_400(db, monkeypatch):
+    from django.db.models.query import QuerySet
+
+    from billing_site.errors import DomainError
+
+    UserFactory(name="sam")
+    # Stand-in for the race: the other sign-up commits between our check and our insert.
+    monkeypatch.setattr(QuerySet, "exists", lambda self: False)
+    with pytest.raises(DomainError) as caught:
+        user_signup(name="SAM", email="s@example.com", role=Role.SALES, password=PASSWORD)
+    assert caught.value.errors == {"name": ["That name is taken."]}
+    assert User.objects.filter(name__iexact="sam").count() == 1
 
 
 def test_session_token_is_unique(db):
@@ -69,6 +90,51 @@ def test_logout_everywhere_ends_every_session_of_the_user(db):
     assert not _is_logged_in(laptop)
     assert not _is_logged_in(phone)
     assert _is_logged_in(theirs)
+
+
+def test_a_new_password_also_ends_the_bearer_token(db):
+    # Resetting the password of a leaked account must cut off its API token too, not only its
+    # sessions (whose hash already includes the password).
+    user = UserFactory(name="leaky", role=Role.FINANCE)
+    old_token = user.session_token
+    api = Client(HTTP_AUTHORIZATION=f"Bearer {old_token}")
+    assert api.get("/api/session").status_code == 200
+
+    user.set_password("a brand new passphrase")
+    user.save()
+
+    user.refresh_from_db()
+    assert user.session_token != old_token
+    assert api.get("/api/session").status_code == 401
+
+
+def test_a_new_password_saved_with_update_fields_also_rotates_the_token(db):
+    user = UserFactory(name="partial", role=Role.FINANCE)
+    old_token = user.session_token
+    user.set_password("a brand new passphrase")
+    user.save(update_fields=["password"])
+    user.refresh_from_db()
+    assert user.session_token != old_token
+
+
+def test_a_password_hash_upgrade_at_login_keeps_the_token(db):
+    from django.contrib.auth.hashers import make_password
+
+    user = UserFactory(name="legacy", password=make_password(PASSWORD, hasher="pbkdf2_sha256"))
+    token = user.session_token
+    assert user.check_password(PASSWORD)  # rehashes with bcrypt and saves
+    user.refresh_from_db()
+    assert user.password.startswith("bcrypt_sha256$")
+    assert user.session_token == token
+
+
+def test_saving_other_fields_keeps_the_token(db):
+    user = UserFactory(name="steady")
+    token = user.session_token
+    user.email = "steady@example.com"
+    user.save()
+    user.refresh_from_db()
+    assert user.session_token == token
 
 
 def test_session_hash_depends_on_the_token(db):

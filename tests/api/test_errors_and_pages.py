@@ -72,6 +72,38 @@ def test_unknown_api_url_is_a_404(finance, as_user):
     assert as_user(finance).get("/api/invoices").status_code == 404
 
 
+@pytest.mark.parametrize(
+    "url", ["/api/invoices", "/api/bills/abc", "/api/bills/null%2Cnull", "/api/users/1.5/x"]
+)
+def test_a_url_the_api_does_not_have_answers_json_not_the_html_page(finance, as_user, url):
+    response = as_user(finance).get(url)
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {"detail": "Not found."}
+
+
+def test_an_unknown_page_is_still_the_html_404(finance, client):
+    client.force_login(finance)
+    response = client.get("/bills/abc")
+    assert response.status_code == 404
+    assert "text/html" in response["Content-Type"]
+
+
+def test_a_crash_under_the_api_is_a_json_500_that_tells_nothing(finance, monkeypatch):
+    from rest_framework.test import APIClient
+
+    def explode(*args, **kwargs):
+        raise RuntimeError("secret detail of the crash")
+
+    monkeypatch.setattr("bills.api.bill_list", explode)
+    client = APIClient(raise_request_exception=False)
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {finance.session_token}")
+    response = client.get("/api/bills")
+    assert response.status_code == 500
+    assert response.json() == {"detail": "Server error. It has been logged."}
+    assert b"secret detail" not in response.content
+
+
 # --- pagination ----------------------------------------------------------------------------
 
 

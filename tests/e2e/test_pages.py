@@ -4,38 +4,9 @@ leaves a screenshot in test-artifacts/screenshots/ for a person to judge the des
 import pytest
 from playwright.sync_api import expect
 
-from bills import periods
-from bills.services import bill_approve, bill_reject
-from tests.factories import CustomerFactory, UsageFactory, make_bill
+from tests.e2e.conftest import EVIL
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-EVIL = "<img src=x onerror=alert(1)>Evil Corp"
-
-
-@pytest.fixture
-def demo(finance, sales, csm, other_csm):
-    """A small book of customers with a year of usage, and bills in every state."""
-    year, month = periods.last_ended_month()
-    acme = CustomerFactory(name="Acme Corp", csm=csm, monthly_api_limit=1_000_000)
-    y, m = periods.today().year, periods.today().month
-    for i in range(14):
-        UsageFactory(customer=acme, year=y, month=m, api_usage=600_000 + (i * 97_000) % 900_000)
-        y, m = periods.previous_month(y, m)
-    evil = CustomerFactory(name=EVIL, csm=other_csm, require_csm_approval=True)
-    globex = CustomerFactory(name="Globex", csm=None, overage_unit_cost="0.0011")
-    for i in range(6):
-        CustomerFactory(name=f"Initech {i}", csm=csm if i % 2 else other_csm)
-    bills = {
-        "acme": make_bill(customer=acme, finance=finance, api_usage=1_420_000),
-        "evil": make_bill(customer=evil, finance=finance, api_usage=3_100_000),
-        "globex": make_bill(customer=globex, finance=finance, api_usage=1_000_401),
-    }
-    bill_approve(bill=bills["globex"], user=sales)
-    py, pm = periods.previous_month(year, month)
-    old = make_bill(customer=acme, finance=finance, year=py, month=pm, api_usage=1_900_000)
-    bill_reject(bill=old, user=csm, comment="Migration traffic; agreed to waive.")
-    return {"customers": {"acme": acme, "evil": evil}, "bills": bills}
 
 
 def test_every_page_renders_cleanly(page, login, shot, demo, finance, console_problems):

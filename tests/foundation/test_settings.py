@@ -74,3 +74,25 @@ def test_empty_database_url_means_sqlite():
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().endswith("sqlite")
+
+
+def _allow_signup(**env) -> str:
+    result = _manage(
+        "shell", "-c", "from django.conf import settings; print(settings.ALLOW_SIGNUP)", **env
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip().splitlines()[-1]
+
+
+PRODUCTION = {"SECRET_KEY": "x7Qv3-production-like-secret-key-with-enough-entropy-9fK2mZpL0aWq8sTn"}
+
+
+def test_signup_is_off_by_default_in_production():
+    # Sign-up lets the visitor pick any role, Finance included: never open by accident.
+    assert _allow_signup(**PRODUCTION) == "False"
+
+
+def test_signup_is_on_by_default_in_development_and_can_be_turned_on_in_production():
+    assert _allow_signup(DEBUG="1") == "True"
+    assert _allow_signup(**PRODUCTION, ALLOW_SIGNUP="1") == "True"
+    assert _allow_signup(DEBUG="1", ALLOW_SIGNUP="0") == "False"

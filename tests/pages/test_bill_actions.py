@@ -148,7 +148,9 @@ def test_on_the_bill_page_a_missing_comment_shows_next_to_the_field(as_user, sal
     assert response.status_code == 400
     html = response.content.decode()
     assert '<details class="action-panel" open>' in html
-    assert '<p class="field-error">A comment is required to reject a bill.</p>' in html
+    error = '<p class="field-error" id="reject-comment-error">A comment is required'
+    assert error in html
+    assert 'aria-invalid="true" aria-describedby="reject-comment-error"' in html
 
 
 def test_without_htmx_an_invalid_action_flashes_the_reason(as_user, sales, bill):
@@ -247,7 +249,9 @@ def test_a_bad_unit_cost_is_shown_next_to_the_field(as_user, finance, bill):
     )
     assert response.status_code == 400
     html = response.content.decode()
-    assert '<p class="field-error">Use at most 6 decimal places.</p>' in html
+    error = '<p class="field-error" id="reprice-cost-error">Use at most 6 decimal places.</p>'
+    assert error in html
+    assert 'aria-describedby="reprice-cost-help reprice-cost-error" aria-invalid="true"' in html
     assert 'value="0.0000001"' in html
 
 

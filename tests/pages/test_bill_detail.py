@@ -64,7 +64,12 @@ def test_the_history_is_a_timeline_with_who_role_what_when_and_comment(
     events = re.findall(r'<li class="event event-(\w+)">', html)
     assert events == ["created", "rejected", "updated"]
     assert "<strong>sam</strong>" in html and '<span class="role-chip">Sales</span>' in html
-    assert "Draft → Rejected" in html and "Rejected → Draft" in html
+    transitions = [
+        re.sub(r"<[^>]+>", "", t).split()
+        for t in re.findall(r'<p class="transition">(.*?)</p>', html, re.S)
+    ]
+    assert transitions == [["Draft"], ["Draft", "→", "Rejected"], ["Rejected", "→", "Draft"]]
+    assert '<span class="badge badge-sm badge-rejected">Rejected</span>' in html
     assert "Goodwill &lt;b&gt;credit&lt;/b&gt;" in html
     assert "unit cost: 0.002500 → 0.002000" in html
     assert "<time datetime=" in html

@@ -1,6 +1,8 @@
 """/customers and /customers/<id>: the list with this month's usage, one customer's chart."""
 
+import calendar
 import re
+from datetime import date
 
 import pytest
 
@@ -94,7 +96,8 @@ def test_the_chart_shows_months_of_usage_against_the_limit(as_user, sales, custo
     html = as_user(sales).get(f"/customers/{customer.pk}").content.decode()
     svg = re.search(r"<svg viewBox.*?</svg>", html, re.S).group(0)
     assert 'role="img"' in svg and "<title" in svg and "<desc" in svg
-    assert svg.count('<g class="chart-bar">') == 13
+    assert svg.count('<g class="chart-bar"') == 13
+    assert svg.count("data-partial") == 1, "the current month is marked as counted so far"
     assert svg.count('class="chart-over"') == 1
     assert 'class="chart-limit"' in svg and "limit 1M" in svg
     assert f"{periods.label(year, month)}: 1,500,000 calls, 500,000 over the limit" in svg
@@ -137,3 +140,52 @@ def test_unknown_customer_is_404(as_user, sales):
 def test_customer_pages_refuse_post(as_user, sales, customer):
     assert as_user(sales).post("/customers").status_code == 405
     assert as_user(sales).post(f"/customers/{customer.pk}").status_code == 405
+
+
+def meter_of(html: str, name: str) -> str:
+    row = re.search(rf"<tr>\s*<td[^>]*><a [^>]*>{name}</a>.*?</tr>", html, re.S)
+    assert row, f"no row for {name}"
+    return row.group(0)
+
+
+def test_usage_meters_share_one_scale_and_mark_the_limit(as_user, sales):
+    today = periods.today()
+    for name, usage in (("Under", 500_000), ("Near", 900_000), ("Over", 1_100_000)):
+        UsageFactory(
+            customer=CustomerFactory(name=name), year=today.year, month=today.month, api_usage=usage
+        )
+    html = as_user(sales).get("/customers").content.decode()
+    under, near, over = (meter_of(html, n) for n in ("Under", "Near", "Over"))
+    # The track runs to 125% of the limit: the limit mark sits at 80% on every row.
+    for row in (under, near, over):
+        assert '<rect class="meter-limit" x="80.0%"' in row
+    assert 'class="meter-fill" x="0" y="1" width="40.0%"' in under and "meter-above" not in under
+    assert "meter-near" in near and "72.0%" in near
+    assert 'class="meter-above" x="80.0%" y="1" width="8.0%"' in over
+    assert ">110%<" in over and 'class="meter-flag">over<' in over
+    assert "style=" not in under + near + over, "widths are SVG attributes, not inline styles"
+
+
+def test_an_ended_contract_is_marked(as_user, sales):
+    CustomerFactory(name="Gone", start_date=date(2020, 1, 1), end_date=date(2021, 6, 30))
+    html = as_user(sales).get("/customers").content.decode()
+    assert "Jun 2021" in meter_of(html, "Gone") and '<span class="chip">ended</span>' in html
+
+
+def test_the_chart_has_a_narrow_drawing_for_phones(as_user, sales, customer):
+    html = as_user(sales).get(f"/customers/{customer.pk}").content.decode()
+    wide, narrow = re.findall(r"<svg viewBox=\"0 0 (\d+) \d+\" class=\"chart-(\w+)\"", html)
+    assert wide == ("960", "wide") and narrow == ("360", "narrow")
+    for variant in ("wide", "narrow"):
+        assert f'aria-labelledby="chart-title-{variant} chart-desc-{variant}"' in html
+        assert f'<title id="chart-title-{variant}">' in html
+    assert ">API calls</text>" in html and ">so far</text>" in html
+    assert "is the current month, counted so far" in html
+
+
+def test_the_usage_table_marks_the_month_in_progress(as_user, sales, customer):
+    today = periods.today()
+    UsageFactory(customer=customer, year=today.year, month=today.month, api_usage=10)
+    html = as_user(sales).get(f"/customers/{customer.pk}").content.decode()
+    label = f"{calendar.month_abbr[today.month]} {today.year}"
+    assert f'{label}</time> <span class="chip">so far</span>' in html

@@ -1,11 +1,15 @@
 """/dashboard: the bill index, its filters, its fragments and its buttons."""
 
+import calendar
 import re
+from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 
 from accounts.roles import Perm, can
 from bills import periods
+from bills.models import Bill
 from bills.services import bill_approve, bill_reject
 from tests.factories import make_bill
 from tests.pages.conftest import ROLES, htmx
@@ -92,7 +96,8 @@ def test_it_filters_by_status_customer_and_period(as_user, sales, finance):
 
 
 @pytest.mark.parametrize(
-    "query", ["status=bogus", "period=2025-13", "period=soon", "page=abc", "per_page=7"]
+    "query",
+    ["status=bogus", "period=2025-13", "period=soon", "page=abc", "per_page=7", "sort=bogus"],
 )
 def test_bad_filters_are_ignored_not_errors(as_user, sales, bill, query):
     response = as_user(sales).get(f"/dashboard?{query}")
@@ -211,3 +216,124 @@ def test_empty_dashboard_says_what_to_do(as_user, sales):
 
 def test_dashboard_refuses_post(as_user, sales):
     assert as_user(sales).post("/dashboard").status_code == 405
+
+
+# --- totals, sorting, periods -----------------------------------------------------------
+
+
+def tiles(html: str) -> dict[str, tuple[int, Decimal]]:
+    """{"Draft": (count, amount), ...} as the status tiles show them."""
+    found = re.findall(
+        r'tab-label">(\w+)</span> <span class="tab-count">([\d,]+)</span>.*?'
+        r'tab-amount">([\d,.]+)</span>',
+        html,
+        re.S,
+    )
+    return {label: (int(n.replace(",", "")), Decimal(a.replace(",", ""))) for label, n, a in found}
+
+
+def test_tiles_total_the_amount_of_each_status_exactly(as_user, sales, finance, csm):
+    # 40, 80 and 120 calls over the limit at 0.0025: 0.10, 0.20 and 0.30, sums a float
+    # cannot hold exactly (0.1 + 0.2 != 0.3).
+    bills = [
+        make_bill(finance=finance, name=f"Cents {i}", csm=csm, api_usage=1_000_000 + over)
+        for i, over in enumerate((40, 80, 120))
+    ]
+    big = make_bill(finance=finance, name="Big", api_usage=9_000_000_000)  # 22,497,500.00
+    bill_approve(bill=bills[2], user=sales)
+    html = as_user(sales).get("/dashboard").content.decode()
+    shown = tiles(html)
+    assert shown["Draft"] == (3, Decimal("0.10") + Decimal("0.20") + big.overage_amount)
+    assert shown["Approved"] == (1, Decimal("0.30"))
+    assert shown["Sent"] == (0, Decimal("0.00"))
+    assert shown["All"] == (4, Decimal("22497500.60"))
+    assert "22,497,500.60" in html
+
+
+def test_tiles_follow_the_customer_and_period_filters_but_not_the_status(as_user, sales, finance):
+    year, month = periods.last_ended_month()
+    py, pm = periods.previous_month(year, month)
+    acme = make_bill(finance=finance, name="Acme Corp", api_usage=1_400_000)  # 1,000.00
+    make_bill(customer=acme.customer, finance=finance, year=py, month=pm)  # 1,250.00
+    make_bill(finance=finance, name="Globex", api_usage=1_800_000)  # 2,000.00
+    client = as_user(sales)
+    html = client.get("/dashboard?customer=acme&status=approved", **htmx("bill-index"))
+    shown = tiles(html.content.decode())
+    assert shown["All"] == (2, Decimal("2250.00")) and shown["Draft"] == (2, Decimal("2250.00"))
+    html = client.get(f"/dashboard?period={year}-{month:02d}").content.decode()
+    assert tiles(html)["All"] == (2, Decimal("3000.00"))
+    assert f"Counts and totals for {periods.label(year, month)[:3]} {year}, all customers." in html
+
+
+def test_the_status_counts_fragment_carries_the_totals(as_user, sales, bill):
+    html = as_user(sales).get("/dashboard", **htmx("status-counts")).content.decode()
+    assert tiles(html)["Draft"] == (1, Decimal("1250.00"))
+
+
+def test_periods_read_as_month_and_year(as_user, sales, bill):
+    row = row_of(as_user(sales).get("/dashboard").content.decode(), bill)
+    label = f"{calendar.month_abbr[bill.month]} {bill.year}"
+    assert f'<time datetime="{bill.period}">{label}</time>' in row
+
+
+SORTS = {
+    "": ["Alpha", "Zeta", "Mid"],  # newest period first, then by name
+    "amount": ["Mid", "Zeta", "Alpha"],
+    "customer": ["Alpha", "Mid", "Zeta"],
+    "oldest": ["Mid", "Zeta", "Alpha"],
+}
+
+
+@pytest.mark.parametrize("sort", SORTS)
+def test_it_sorts_by_period_amount_customer_or_age(as_user, sales, finance, sort):
+    year, month = periods.last_ended_month()
+    py, pm = periods.previous_month(year, month)
+    mid = make_bill(finance=finance, name="Mid", api_usage=3_000_000, year=py, month=pm)
+    make_bill(finance=finance, name="Zeta", api_usage=2_000_000)
+    make_bill(finance=finance, name="Alpha", api_usage=1_100_000)
+    Bill.objects.filter(pk=mid.pk).update(created_at=mid.created_at - timedelta(days=40))
+    html = as_user(sales).get(f"/dashboard?sort={sort}", **htmx("bill-index")).content.decode()
+    names = re.findall(r'class="cell-customer"><a [^>]+>([^<]+)</a>', html)
+    assert names == SORTS[sort]
+    active = re.findall(r'<th scope="col" class="sortable[^"]*" aria-sort="(\w+)">', html)
+    assert active == ["ascending" if sort == "customer" else "descending"]
+
+
+def test_sortable_headers_update_the_table_in_place_and_keep_the_filters(as_user, sales, bill):
+    html = as_user(sales).get("/dashboard?status=draft&page=1").content.decode()
+    link = re.search(r'<a class="sort-link" href="([^"]+)"\s+hx-get="([^"]+)"[^>]*>Amount', html)
+    assert link, "the Amount header is a link"
+    assert link.group(1) == link.group(2) == "?status=draft&amp;sort=amount"
+    assert 'aria-sort="descending"' in html  # the default: newest period first
+
+
+def test_a_table_fragment_keeps_the_filter_form_in_step(as_user, sales, bill):
+    """Tiles and headers reload only the table; the status and order selects follow them."""
+    client = as_user(sales)
+    html = client.get("/dashboard?status=draft&sort=amount", **htmx("bill-index")).content.decode()
+    status = re.search(r'<select name="status"[^>]*>', html).group(0)
+    sort = re.search(r'<select name="sort"[^>]*>', html).group(0)
+    assert 'hx-swap-oob="true"' in status and 'id="id_status"' in status
+    assert 'hx-swap-oob="true"' in sort and 'id="id_sort"' in sort
+    assert '<option value="draft" selected>' in html
+    assert '<option value="amount" selected>' in html
+    page = client.get("/dashboard?status=draft").content.decode()
+    assert "hx-swap-oob" not in page
+    counts = client.get("/dashboard", **htmx("status-counts")).content.decode()
+    assert "hx-swap-oob" not in counts
+
+
+def test_an_empty_status_says_so(as_user, sales, bill):
+    html = as_user(sales).get("/dashboard?status=sent").content.decode()
+    assert "No sent bills." in html and "clear them" in html
+
+
+def test_sorted_and_filtered_dashboard_runs_a_fixed_number_of_queries(
+    as_user, sales, many_bills, django_assert_max_num_queries
+):
+    many_bills(500)
+    client = as_user(sales)
+    for query in ("sort=amount&status=draft", "sort=customer&customer=bulk", "sort=oldest&page=3"):
+        with django_assert_max_num_queries(5):
+            response = client.get(f"/dashboard?{query}", **htmx("bill-index"))
+        assert tiles(response.content.decode())["All"][0] == 500

@@ -24,3 +24,12 @@ def test_static_files_are_ours_and_no_cdn(as_user, sales):
     assert "/static/django_htmx/htmx-2.min.js" in html
     assert "/static/js/app.js" in html
     assert "https://" not in html and "http://" not in html.replace("http://www.w3.org", "")
+
+
+def test_debug_does_not_turn_a_swapped_error_into_a_whole_page(as_user, sales, settings):
+    """django-htmx's DEBUG helper replaces the document with any 400/403/404 answer; here those
+    answers are fragments to swap in (a form with its errors), so the page does not load it."""
+    settings.DEBUG = True
+    html = as_user(sales).get("/dashboard").content.decode()
+    assert "/static/django_htmx/htmx-2.min.js" in html
+    assert "django-htmx.js" not in html

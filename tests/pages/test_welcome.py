@@ -137,6 +137,13 @@ def test_signup_can_be_turned_off(client, settings):
     assert not User.objects.filter(name="nora").exists()
 
 
+def test_signup_turned_off_is_a_403_even_for_a_form_with_errors(client, settings):
+    settings.ALLOW_SIGNUP = False
+    response = client.post("/welcome", {"intent": "signup", "signup-name": ""})
+    assert response.status_code == 403
+    assert not User.objects.exists()
+
+
 def test_a_signed_in_visitor_goes_on_to_next(as_user, sales):
     response = as_user(sales).get("/welcome?next=/customers")
     assert response["Location"] == "/customers"

@@ -123,3 +123,15 @@ def test_a_batch_over_the_limit_is_refused(customer, finance):
 def test_an_item_that_is_not_an_object_is_refused(customer, finance):
     error = refused([item(customer), ["not", "an", "object"]], finance)
     assert set(error.errors) == {"1"}
+
+
+@pytest.mark.parametrize(
+    "customer_id", [0, -1, 2**63, 2**64, -(2**64), "99999999999999999999", 1e300]
+)
+def test_a_customer_id_outside_64_bits_is_refused_before_any_query(customer, finance, customer_id):
+    # SQLite cannot bind an integer past 64 bits: the lookup of known customers raised
+    # OverflowError (a 500) instead of naming the bad item.
+    error = refused([item(customer), item(customer, customer_id=customer_id, month=4)], finance)
+    assert error.errors == {
+        "1": {"customer_id": ["Enter a customer id from 1 to 9223372036854775807."]}
+    }

@@ -1,0 +1,107 @@
+"""Usage from the shell: `manage.py import_usage FILE.csv [--as NAME]`, the page's CSV upload."""
+
+from __future__ import annotations
+
+import sys
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from accounts.models import Role, User
+from billing_site.errors import DomainError
+from usage.csv_import import (
+    HEADER,
+    HEADER_BY_NAME,
+    MAX_BYTES,
+    CsvFileError,
+    line_errors,
+    parse_usage_csv,
+    recorded_summary,
+    stale_bills,
+)
+from usage.services import usage_record_many
+
+
+class Command(BaseCommand):
+    help = (
+        f"Record usage from a CSV file with the header {HEADER} (or {HEADER_BY_NAME}, by exact "
+        "customer name), up to 10,000 rows and 2 MB, exactly as the Record usage page does. All "
+        "or nothing: if any row is bad, every bad line is listed and nothing is written. Each "
+        "row sets that customer-month's total. The usage is recorded by the Finance user given "
+        "by --as; without --as, the only active Finance user."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("file", metavar="FILE.csv", help="The CSV file, or - for stdin.")
+        parser.add_argument(
+            "--as",
+            dest="as_user",
+            metavar="NAME",
+            help="The Finance user who records it (default: the only Finance user).",
+        )
+
+    def handle(self, *args, file: str, as_user: str | None, **options):
+        user = _finance_user(as_user)
+        try:
+            parsed = parse_usage_csv(_read(file))
+            result = usage_record_many(items=parsed.items, user=user)
+        except CsvFileError as error:
+            raise CommandError(f"{file}: {error.message}") from error
+        except DomainError as error:
+            try:
+                errors = line_errors(parsed, error)
+            except DomainError:
+                raise CommandError(f"{file}: {error.message}") from error
+            bad = len({e.line for e in errors})
+            lines = [
+                f"line {e.line}{f', {e.field}' if e.field else ''}: {e.message}" for e in errors
+            ]
+            raise CommandError(
+                "\n".join(
+                    [f"{file}: nothing was recorded; {bad} line{'s' * (bad != 1)} to fix:", *lines]
+                )
+            ) from error
+        self.stdout.write(self.style.SUCCESS(recorded_summary(result)))
+        stale = stale_bills(parsed.recorded())
+        if stale:
+            self.stdout.write(
+                self.style.WARNING(
+                    f"{len(stale)} bill{' was' if len(stale) == 1 else 's were'} computed from "
+                    f"older usage; recompute {'it' if len(stale) == 1 else 'them'} from the "
+                    "bill page:"
+                )
+            )
+            for bill in stale:
+                self.stdout.write(
+                    f"  /bills/{bill.pk}  {bill.customer.name}, {bill.period} ({bill.status}; "
+                    f"computed from {bill.api_usage:,} calls, now {bill.current_usage:,})"
+                )
+
+
+def _read(path: str) -> bytes:
+    # One byte past the limit is enough to refuse a file as too big without reading all of it.
+    if path == "-":
+        return sys.stdin.buffer.read(MAX_BYTES + 1)
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(MAX_BYTES + 1)
+    except OSError as error:
+        raise CommandError(f"Cannot read {path}: {error.strerror}.") from error
+
+
+def _finance_user(name: str | None) -> User:
+    if name:
+        user = User.objects.filter(name=name).first()
+        if user is None:
+            raise CommandError(f"No user is named {name!r}.")
+        if user.role != Role.FINANCE:
+            raise CommandError(f"{user.name} is a {user.role} user; only Finance may record usage.")
+        if not user.is_active:
+            raise CommandError(f"{user.name} is deactivated; name an active Finance user.")
+        return user
+    finance = list(User.objects.filter(role=Role.FINANCE, is_active=True).order_by("name")[:6])
+    if len(finance) == 1:
+        return finance[0]
+    if not finance:
+        raise CommandError("There is no active Finance user to record the usage as.")
+    names = ", ".join(u.name for u in finance[:5]) + (", ..." if len(finance) > 5 else "")
+    raise CommandError(f"There are several Finance users ({names}); choose one with --as NAME.")

@@ -1,0 +1,9 @@
+from django.urls import path
+
+from usage import views
+
+app_name = "usage"
+urlpatterns = [
+    path("usage/record", views.record, name="record"),
+    path("usage/record/template.csv", views.csv_template, name="template"),
+]
