@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from accounts.models import Role, User
+from accounts.management.acting_user import finance_user
 from billing_site.errors import DomainError
 from bills import periods
 from bills.services import bill_generate
@@ -37,7 +37,7 @@ class Command(BaseCommand):
             year, month = periods.last_ended_month()
         if not 1 <= month <= 12:
             raise CommandError("--month is a month number from 1 to 12.")
-        user = self._finance_user(as_user)
+        user = finance_user(as_user, may="generate bills", acting="create the bills as")
         verbose = options["verbosity"] >= 1
 
         def progress(message: str) -> None:
@@ -55,26 +55,6 @@ class Command(BaseCommand):
             ]
             raise CommandError(" ".join([exc.message, *details])) from exc
         self.stdout.write(self.style.SUCCESS(_summary(result.created, result.skipped_reasons)))
-
-    def _finance_user(self, name: str | None) -> User:
-        if name:
-            user = User.objects.filter(name=name).first()
-            if user is None:
-                raise CommandError(f"No user is named {name!r}.")
-            if user.role != Role.FINANCE:
-                raise CommandError(
-                    f"{user.name} is a {user.role} user; only Finance may generate bills."
-                )
-            if not user.is_active:
-                raise CommandError(f"{user.name} is deactivated; name an active Finance user.")
-            return user
-        finance = list(User.objects.filter(role=Role.FINANCE, is_active=True).order_by("name")[:6])
-        if len(finance) == 1:
-            return finance[0]
-        if not finance:
-            raise CommandError("There is no active Finance user to create the bills as.")
-        names = ", ".join(u.name for u in finance[:5]) + (", ..." if len(finance) > 5 else "")
-        raise CommandError(f"There are several Finance users ({names}); choose one with --as NAME.")
 
 
 def _summary(created: int, reasons: dict[str, int]) -> str:

@@ -6,7 +6,7 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from accounts.models import Role, User
+from accounts.management.acting_user import finance_user
 from billing_site.errors import DomainError
 from usage.csv_import import (
     HEADER,
@@ -40,7 +40,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, file: str, as_user: str | None, **options):
-        user = _finance_user(as_user)
+        user = finance_user(as_user, may="record usage", acting="record the usage as")
         try:
             parsed = parse_usage_csv(_read(file))
             result = usage_record_many(items=parsed.items, user=user)
@@ -86,22 +86,3 @@ def _read(path: str) -> bytes:
             return handle.read(MAX_BYTES + 1)
     except OSError as error:
         raise CommandError(f"Cannot read {path}: {error.strerror}.") from error
-
-
-def _finance_user(name: str | None) -> User:
-    if name:
-        user = User.objects.filter(name=name).first()
-        if user is None:
-            raise CommandError(f"No user is named {name!r}.")
-        if user.role != Role.FINANCE:
-            raise CommandError(f"{user.name} is a {user.role} user; only Finance may record usage.")
-        if not user.is_active:
-            raise CommandError(f"{user.name} is deactivated; name an active Finance user.")
-        return user
-    finance = list(User.objects.filter(role=Role.FINANCE, is_active=True).order_by("name")[:6])
-    if len(finance) == 1:
-        return finance[0]
-    if not finance:
-        raise CommandError("There is no active Finance user to record the usage as.")
-    names = ", ".join(u.name for u in finance[:5]) + (", ..." if len(finance) > 5 else "")
-    raise CommandError(f"There are several Finance users ({names}); choose one with --as NAME.")
