@@ -26,9 +26,18 @@ def env_list(name: str, default: str = "") -> list[str]:
 
 DEBUG = env_bool("DEBUG")
 
+# Commands that only read the code (no requests served, nothing signed) run without a key, so
+# `makemigrations --check` works in a bare checkout; serving and everything else refuse.
+_OFFLINE_COMMANDS = {"makemigrations", "showmigrations", "sqlmigrate", "help"}
+_OFFLINE_COMMAND = (
+    len(sys.argv) > 1
+    and Path(sys.argv[0]).name == "manage.py"
+    and sys.argv[1] in _OFFLINE_COMMANDS
+)
+
 SECRET_KEY = os.environ.get("SECRET_KEY", "").strip()
 if not SECRET_KEY:
-    if DEBUG or TESTING:
+    if DEBUG or TESTING or _OFFLINE_COMMAND:
         SECRET_KEY = "insecure-development-key-never-use-in-production-0123456789abcdef"
     else:
         raise ImproperlyConfigured(

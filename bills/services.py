@@ -64,10 +64,16 @@ def overage_units_for(api_usage: int, monthly_api_limit: int) -> int:
     return max(0, int(api_usage) - int(monthly_api_limit))
 
 
+def overage_exact_amount(units: int, unit_cost: Decimal) -> Decimal:
+    """units x unit cost before rounding, exactly (what the bill page shows before rounding)."""
+    with localcontext(prec=MONEY_PRECISION):
+        return Decimal(int(units)) * Decimal(unit_cost)
+
+
 def overage_amount_for(units: int, unit_cost: Decimal) -> Decimal:
     """units x unit cost, rounded half-up to cents, exactly."""
     with localcontext(prec=MONEY_PRECISION):
-        return (Decimal(int(units)) * Decimal(unit_cost)).quantize(CENT, rounding=ROUND_HALF_UP)
+        return overage_exact_amount(units, unit_cost).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 def parse_unit_cost(value: Any, *, field_name: str = "overage_unit_cost") -> Decimal:

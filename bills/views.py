@@ -7,7 +7,7 @@ the fragment that changed (a table, a row, the bill panel); without, the page or
 from __future__ import annotations
 
 from collections.abc import Callable
-from decimal import Decimal, localcontext
+from decimal import Decimal
 from functools import partial
 
 from django.contrib import messages
@@ -35,6 +35,7 @@ from bills.services import (
     bill_send,
     bill_update,
     bill_void,
+    overage_exact_amount,
 )
 
 BILLS_CHANGED = "billsChanged"  # a row changed: the status counts refresh
@@ -134,12 +135,10 @@ def detail(request, pk: int):
 
 
 def bill_context(bill: Bill, **extra) -> dict:
-    with localcontext(prec=60):
-        exact = Decimal(bill.overage_units) * bill.overage_unit_cost
     return {
         "bill": bill,
         "period_label": periods.label(bill.year, bill.month),
-        "exact_amount": exact,
+        "exact_amount": overage_exact_amount(bill.overage_units, bill.overage_unit_cost),
         "back": reverse("bills:detail", args=[bill.pk]),
         "errors": {},
         "posted": {},

@@ -9,7 +9,12 @@ from hypothesis import strategies as st
 
 from billing_site.errors import DomainError
 from bills.models import Bill
-from bills.services import overage_amount_for, overage_units_for, parse_unit_cost
+from bills.services import (
+    overage_amount_for,
+    overage_exact_amount,
+    overage_units_for,
+    parse_unit_cost,
+)
 from tests.bills.conftest import MONTH, YEAR
 from tests.factories import make_bill
 
@@ -151,3 +156,14 @@ def test_largest_possible_bill_is_stored_exactly(finance):
     cents = expected_cents(MAX_USAGE, "99999999.999999")
     assert bill.overage_units == MAX_USAGE
     assert bill.overage_amount == Decimal(f"{cents // 100}.{cents % 100:02d}")
+
+
+@given(units=st.integers(0, 2**63 - 1), micros=st.integers(0, 10**14 - 1))
+@example(units=2**63 - 1, micros=10**14 - 1)
+def test_exact_amount_keeps_every_digit_and_rounds_to_the_billed_amount(units, micros):
+    cost = Decimal(micros).scaleb(-6)
+    exact = overage_exact_amount(units, cost)
+    # Integer arithmetic in micro-units: no Decimal context can lose digits here.
+    assert exact == Decimal(f"{units * micros}e-6")  # from text: exact in any context
+    cents = (units * micros + 5_000) // 10_000  # half-up, in whole cents
+    assert overage_amount_for(units, cost) == Decimal(f"{cents}e-2")
