@@ -24,14 +24,14 @@ from accounts.services import (
     user_signup,
 )
 from accounts.throttles import cache_key, client_address, name_ident
-from billing_site.api import (
+from billing_site.core.api import (
     BEARER_CHALLENGE,
     ModelSerializer,
     StrictSerializer,
     TextField,
     error_responses,
 )
-from billing_site.errors import DomainError
+from billing_site.core.errors import DomainError
 
 TAGS = ["users and sessions"]
 

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import re
 
-from drf_spectacular.authentication import SessionScheme
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions
-from rest_framework.authentication import BaseAuthentication, SessionAuthentication
+from rest_framework.authentication import BaseAuthentication
 
 from accounts.models import User
 
@@ -44,11 +43,6 @@ class BearerTokenAuthentication(BaseAuthentication):
         return 'Bearer realm="api"'
 
 
-class CsrfSessionAuthentication(SessionAuthentication):
-    """The logged-in Django session; DRF's SessionAuthentication already enforces CSRF on
-    unsafe methods for it (a Bearer request never reaches this class's CSRF check)."""
-
-
 class BearerTokenScheme(OpenApiAuthenticationExtension):
     target_class = BearerTokenAuthentication
     name = "bearerAuth"
@@ -59,7 +53,3 @@ class BearerTokenScheme(OpenApiAuthenticationExtension):
             "scheme": "bearer",
             "description": "The `token` from POST /api/session. Logging out revokes it.",
         }
-
-
-class CsrfSessionScheme(SessionScheme):
-    target_class = CsrfSessionAuthentication

@@ -33,15 +33,3 @@ class SignupForm(forms.Form):
         self.fields["name"].widget.attrs.update(autocomplete="username", autocapitalize="none")
         self.fields["email"].widget.attrs.update(autocomplete="email")
         self.fields["password"].widget.attrs.update(autocomplete="new-password")
-
-
-def add_domain_errors(form: forms.Form, error) -> None:
-    """Put a DomainError's field messages on the form's fields, anything else on the form."""
-    placed = False
-    for field, messages in (error.errors or {}).items():
-        target = field if field in form.fields else None
-        for message in messages:
-            form.add_error(target, message)
-            placed = True
-    if not placed:
-        form.add_error(None, error.message)

@@ -91,15 +91,3 @@ class User(AbstractBaseUser, PermissionsMixin):
     def rotate_session_token(self) -> None:
         self.session_token = new_session_token()
         self.save(update_fields=["session_token"])
-
-    @property
-    def is_finance(self) -> bool:
-        return self.role == Role.FINANCE
-
-    @property
-    def is_sales(self) -> bool:
-        return self.role == Role.SALES
-
-    @property
-    def is_customer_success(self) -> bool:
-        return self.role == Role.CUSTOMER_SUCCESS

@@ -12,7 +12,7 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 
 from accounts.models import Role, User
-from billing_site.errors import DomainError
+from billing_site.core.errors import DomainError
 
 LOGIN_FAILED = "Wrong name or password."
 SIGNUP_OFF = "Sign-up is turned off here; ask an admin for an account."

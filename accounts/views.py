@@ -4,10 +4,9 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login, logout
 from django.shortcuts import redirect, render
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts.forms import LoginForm, SignupForm, add_domain_errors
+from accounts.forms import LoginForm, SignupForm
 from accounts.services import (
     SIGNUP_OFF,
     signup_open,
@@ -16,16 +15,8 @@ from accounts.services import (
     user_signup,
 )
 from accounts.throttles import attempt_wait, client_address, login_wait
-from billing_site.errors import DomainError
-
-
-def safe_next(request, fallback: str = settings.LOGIN_REDIRECT_URL) -> str:
-    """The page the person first asked for, if it is on this site; else the fallback."""
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    allowed = url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    )
-    return target if target and allowed else fallback
+from billing_site.core.errors import DomainError
+from billing_site.core.http import add_domain_errors, safe_next
 
 
 def attempts_wait(*attempts: tuple[str, str | None]) -> int:

@@ -65,7 +65,7 @@ def timed(fn, repeat=REPEAT):
 
 def make_world(n: int):
     from accounts.models import Role, User
-    from bills import periods
+    from billing_site.core import periods
     from customers.models import Customer
     from usage.models import Usage
 

@@ -30,9 +30,7 @@ DEBUG = env_bool("DEBUG")
 # `makemigrations --check` works in a bare checkout; serving and everything else refuse.
 _OFFLINE_COMMANDS = {"makemigrations", "showmigrations", "sqlmigrate", "help"}
 _OFFLINE_COMMAND = (
-    len(sys.argv) > 1
-    and Path(sys.argv[0]).name == "manage.py"
-    and sys.argv[1] in _OFFLINE_COMMANDS
+    len(sys.argv) > 1 and Path(sys.argv[0]).name == "manage.py" and sys.argv[1] in _OFFLINE_COMMANDS
 )
 
 SECRET_KEY = os.environ.get("SECRET_KEY", "").strip()
@@ -63,6 +61,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_htmx",
+    "billing_site.core",
     "accounts",
     "customers",
     "usage",
@@ -192,16 +191,17 @@ X_FRAME_OPTIONS = "DENY"
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "accounts.authentication.BearerTokenAuthentication",
-        "accounts.authentication.CsrfSessionAuthentication",
+        # DRF's session authentication enforces CSRF on unsafe methods.
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_RENDERER_CLASSES": ["billing_site.api.SafeJSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["billing_site.api.StrictJSONParser"],
-    "DEFAULT_PAGINATION_CLASS": "billing_site.pagination.PagePagination",
+    "DEFAULT_RENDERER_CLASSES": ["billing_site.core.api.SafeJSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["billing_site.core.api.StrictJSONParser"],
+    "DEFAULT_PAGINATION_CLASS": "billing_site.core.pagination.PagePagination",
     # Filters are parsed by a serializer per endpoint and applied by the selectors.
     "DEFAULT_FILTER_BACKENDS": [],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "billing_site.api.exception_handler",
+    "EXCEPTION_HANDLER": "billing_site.core.api.exception_handler",
     "COERCE_DECIMAL_TO_STRING": True,
     "UNAUTHENTICATED_USER": None,
     "DEFAULT_THROTTLE_RATES": {

@@ -7,7 +7,7 @@ import re
 
 from django import forms
 
-from bills import periods
+from billing_site.core import periods
 from bills.models import Status
 
 PER_PAGE_CHOICES = (25, 50, 100)

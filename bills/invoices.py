@@ -10,7 +10,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from fpdf import FPDF
 
-from bills import periods
+from billing_site.core import periods
 from bills.models import Bill
 
 

@@ -1,7 +1,20 @@
+"""Bills and their history (SPEC "Data": Bill, BillAction; "Bill lifecycle").
+
+Statuses and their groups live here, beside the columns they describe; which action may move a
+bill from which status is the lifecycle table in bills/services/lifecycle.py.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+
+if TYPE_CHECKING:
+    from bills.services.history import HistoryEntry
 
 
 class Status(models.TextChoices):
@@ -10,6 +23,11 @@ class Status(models.TextChoices):
     REJECTED = "rejected", "Rejected"
     SENT = "sent", "Sent"
     VOID = "void", "Void"
+
+
+# Not yet sent: the bill may still change, and its usage may still differ from what it was
+# computed from. The one definition: the queryset, usage_changed and the CSV import read it.
+UNSENT_STATUSES: frozenset[str] = frozenset({Status.DRAFT, Status.APPROVED, Status.REJECTED})
 
 
 class Action(models.TextChoices):
@@ -21,6 +39,22 @@ class Action(models.TextChoices):
     SENT = "sent", "Sent"
     SEND_FAILED = "send_failed", "Send failed"
     VOIDED = "voided", "Voided"
+
+
+def live_q(prefix: str = "") -> Q:
+    """The condition of a live bill, one that counts for its customer-month: every status but
+    void (SPEC "Data"). `prefix` reaches bills through a relation, e.g. "bills__"."""
+    return ~Q(**{f"{prefix}status": Status.VOID})
+
+
+class BillQuerySet(models.QuerySet):
+    def live(self) -> BillQuerySet:
+        """Bills that count for their customer-month (live_q)."""
+        return self.filter(live_q())
+
+    def unsent(self) -> BillQuerySet:
+        """Bills not yet sent: draft, approved or rejected (UNSENT_STATUSES)."""
+        return self.filter(status__in=UNSENT_STATUSES)
 
 
 class Bill(models.Model):
@@ -50,6 +84,12 @@ class Bill(models.Model):
     sales_approved_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
+
+    objects = BillQuerySet.as_manager()
+
+    # The history entry the next save() writes as a BillAction (bills.signals); set only through
+    # record_history(), and a save without one is refused. Not a column.
+    pending_history: HistoryEntry | None = None
 
     class Meta:
         ordering = ["-year", "-month", "customer__name", "id"]
@@ -88,22 +128,34 @@ class Bill(models.Model):
     def period(self) -> str:
         return f"{self.year}-{self.month:02d}"
 
-    @property
-    def approvals_required(self) -> int:
-        return 2 if self.requires_csm_approval else 1
+    def record_history(self, entry: HistoryEntry) -> None:
+        """Attach the BillAction that the next save() writes (the post-save signal writes it)."""
+        self.pending_history = entry
 
     @property
     def approvals_given(self) -> int:
         return int(self.csm_approved_by_id is not None) + int(self.sales_approved_by_id is not None)
 
     @property
+    def approvals_complete(self) -> bool:
+        """SPEC "Approvals": one approval (Sales or the CSM), or both the CSM's and a Sales
+        approval when the bill requires CSM approval."""
+        if self.requires_csm_approval:
+            return self.csm_approved_by_id is not None and self.sales_approved_by_id is not None
+        return self.approvals_given >= 1
+
+    @property
     def approvals_needed(self) -> int:
-        """How many approvals the bill still needs before it is approved (0 once decided)."""
-        if self.status != Status.DRAFT:
+        """How many approvals a draft still needs before it is approved (0 once decided)."""
+        if self.status != Status.DRAFT or self.approvals_complete:
             return 0
         if self.requires_csm_approval:
             return int(self.csm_approved_by_id is None) + int(self.sales_approved_by_id is None)
-        return max(0, 1 - self.approvals_given)
+        return 1
+
+    @property
+    def is_unsent(self) -> bool:
+        return self.status in UNSENT_STATUSES
 
     @property
     def usage_changed(self) -> bool:
@@ -111,7 +163,7 @@ class Bill(models.Model):
 
         Selectors annotate `current_usage` so lists do not query per row.
         """
-        if self.status not in (Status.DRAFT, Status.APPROVED, Status.REJECTED):
+        if not self.is_unsent:
             return False
         if hasattr(self, "current_usage"):
             current = self.current_usage

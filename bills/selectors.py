@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from decimal import Decimal
 
-from django.db.models import Count, OuterRef, Prefetch, QuerySet, Subquery, Sum
+from django.db.models import (
+    BooleanField,
+    Count,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Prefetch,
+    QuerySet,
+    Subquery,
+    Sum,
+)
 
-from bills.models import Bill, BillAction, Status
+from bills.models import Bill, BillAction, Status, live_q
 from usage.models import Usage
 
 
@@ -35,6 +46,47 @@ def bill_list(
     if month:
         qs = qs.filter(month=month)
     return _with_current_usage(qs).order_by("-year", "-month", "customer__name", "-id")
+
+
+def bill_list_of_customer(customer_id: int) -> list[Bill]:
+    """Every bill of one customer, void ones included, newest period first (then newest bill);
+    each is annotated `is_live` (models.live_q): whether it counts for its customer-month."""
+    return list(
+        Bill.objects.filter(customer_id=customer_id)
+        .select_related("customer")
+        .annotate(is_live=ExpressionWrapper(live_q(), output_field=BooleanField()))
+        .order_by("-year", "-month", "-id")
+    )
+
+
+def bill_list_stale(recorded: Iterable[tuple[int, int, int, int]]) -> list[Bill]:
+    """Unsent bills (BillQuerySet.unsent) of the recorded (customer_id, year, month,
+    api_usage) customer-months that were computed from another total than the one recorded.
+
+    One query however many months: the IN lists select a superset, Python keeps the exact
+    customer-months (an OR of 10,000 conditions would be too deep a tree for SQLite).
+    """
+    wanted = {(c, y, m): usage for c, y, m, usage in recorded}
+    if not wanted:
+        return []
+    bills = (
+        bill_list()
+        .filter(
+            customer_id__in={c for c, _, _ in wanted},
+            year__in={y for _, y, _ in wanted},
+            month__in={m for _, _, m in wanted},
+        )
+        .unsent()
+        # The recorded totals are now the current usage: let the database drop the bills that
+        # still match, so a re-upload of a billed month does not build 10,000 objects for nothing.
+        .exclude(api_usage=F("current_usage"))
+    )
+    return [
+        bill
+        for bill in bills
+        if (key := (bill.customer_id, bill.year, bill.month)) in wanted
+        and bill.api_usage != wanted[key]
+    ]
 
 
 def bill_detail_queryset() -> QuerySet[Bill]:

@@ -1,9 +1,11 @@
-"""The audit row, and nothing else: every save of a Bill writes exactly one BillAction."""
+"""The audit row, and nothing else: every save of a Bill writes exactly one BillAction, the
+HistoryEntry the service attached with Bill.record_history (bills/services/history.py)."""
 
 from django.db.models.signals import post_save, pre_save
 from django.dispatch import receiver
 
-from bills.models import Bill, BillAction
+from bills.models import Bill
+from bills.services.history import history_row
 
 
 @receiver(pre_save, sender=Bill, dispatch_uid="bills.history_required")
@@ -12,7 +14,7 @@ def require_history(sender, instance: Bill, raw: bool = False, **kwargs):
     # leaving a changed bill with a hole in its history.
     if raw:  # loaddata: fixtures bring their own history rows
         return
-    if getattr(instance, "_history", None) is None:
+    if instance.pending_history is None:
         raise RuntimeError(
             "A bill was saved without a history entry; change bills through bills.services."
         )
@@ -22,13 +24,5 @@ def require_history(sender, instance: Bill, raw: bool = False, **kwargs):
 def write_history(sender, instance: Bill, created: bool, raw: bool = False, **kwargs):
     if raw:
         return
-    entry = instance.__dict__.pop("_history")
-    BillAction.objects.create(
-        bill=instance,
-        stakeholder=entry.stakeholder,
-        action=entry.action,
-        comment=entry.comment,
-        from_status="" if created else entry.from_status,
-        to_status=instance.status,
-        changes=entry.changes,
-    )
+    entry, instance.pending_history = instance.pending_history, None
+    history_row(instance, entry, created=created).save()

@@ -19,10 +19,9 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import reswap, retarget, trigger_client_event
 
-from accounts.forms import add_domain_errors
-from accounts.views import safe_next
-from billing_site.errors import DomainError
-from bills import periods
+from billing_site.core import periods
+from billing_site.core.errors import DomainError
+from billing_site.core.http import add_domain_errors, forbidden, safe_next
 from bills.forms import BillFilterForm, GenerateForm
 from bills.invoices import invoice_for, invoice_pdf
 from bills.models import Bill
@@ -166,10 +165,6 @@ def invoice_download(request, pk: int):
 
 
 # --- the buttons ---------------------------------------------------------------------------
-
-
-def forbidden(request, message: str) -> HttpResponse:
-    return render(request, "403.html", {"message": message}, status=403)
 
 
 def act(

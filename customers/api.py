@@ -8,12 +8,20 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from billing_site.api import Int64Field, ModelSerializer, error_responses, id_field, parse_query
-from billing_site.errors import DomainError
-from billing_site.pagination import PagePagination
+from billing_site.core.api import (
+    Int64Field,
+    ModelSerializer,
+    error_responses,
+    id_field,
+    parse_query,
+)
+from billing_site.core.errors import DomainError
+from billing_site.core.pagination import PagePagination
 from bills.api import BillSummarySerializer
+from bills.selectors import bill_list_of_customer
 from customers.models import Customer
-from customers.selectors import customer_detail_queryset, customer_list, customer_recent_usage
+from customers.selectors import customer_get, customer_list
+from usage.selectors import usage_recent, with_current_usage
 
 TAGS = ["customers"]
 
@@ -63,7 +71,7 @@ class CustomerDetailSerializer(CustomerSerializer):
     usage = serializers.SerializerMethodField(
         help_text="The last 12 months up to the current one that have usage, oldest first."
     )
-    bills = BillSummarySerializer(many=True, read_only=True, help_text="Newest period first.")
+    bills = serializers.SerializerMethodField(help_text="Newest period first.")
 
     class Meta(CustomerSerializer.Meta):
         fields = [*CustomerSerializer.Meta.fields, "usage", "bills"]
@@ -72,6 +80,10 @@ class CustomerDetailSerializer(CustomerSerializer):
     @extend_schema_field(UsageMonthSerializer(many=True))
     def get_usage(self, customer):
         return UsageMonthSerializer(self.context["usage"], many=True).data
+
+    @extend_schema_field(BillSummarySerializer(many=True))
+    def get_bills(self, customer):
+        return BillSummarySerializer(self.context["bills"], many=True).data
 
 
 class CustomerQuerySerializer(serializers.Serializer):
@@ -97,7 +109,9 @@ class CustomerListView(APIView):
     def get(self, request):
         filters = parse_query(CustomerQuerySerializer, request)
         paginator = self.pagination_class()
-        page = paginator.paginate_queryset(customer_list(**filters), request, view=self)
+        page = paginator.paginate_queryset(
+            with_current_usage(customer_list(**filters)), request, view=self
+        )
         return paginator.get_paginated_response(CustomerListItemSerializer(page, many=True).data)
 
 
@@ -108,8 +122,11 @@ class CustomerDetailView(APIView):
         responses={200: CustomerDetailSerializer, **error_responses(401, 404)},
     )
     def get(self, request, pk: int):
-        customer = customer_detail_queryset().filter(pk=pk).first()
+        customer = customer_get(pk)
         if customer is None:
             raise DomainError(f"Customer #{pk} does not exist.", kind="not_found")
-        context = {"usage": customer_recent_usage(customer)}
+        context = {
+            "usage": usage_recent(customer_id=customer.pk),
+            "bills": bill_list_of_customer(customer.pk),
+        }
         return Response(CustomerDetailSerializer(customer, context=context).data)

@@ -1,13 +1,10 @@
-"""Reads of customers, with their CSM and usage joined so lists run a fixed number of queries."""
+"""Reads of customers, with their CSM joined so lists run a fixed number of queries."""
 
 from __future__ import annotations
 
-from django.db.models import OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import QuerySet
 
-from bills import periods
-from bills.models import Bill
 from customers.models import Customer
-from usage.models import Usage
 
 
 def customer_list(
@@ -16,14 +13,10 @@ def customer_list(
     csm_id: int | None = None,
     require_csm_approval: bool | None = None,
 ) -> QuerySet[Customer]:
-    """Customers by name, each annotated with this month's usage (`current_usage`)."""
-    today = periods.today()
-    this_month = Usage.objects.filter(
-        customer=OuterRef("pk"), year=today.year, month=today.month
-    ).values("api_usage")[:1]
-    qs = Customer.objects.select_related("csm").annotate(current_usage=Subquery(this_month))
-    if search:
-        qs = qs.filter(Q(name__icontains=search.strip()))
+    """Customers by name (then id) with their CSM; `search` is part of the name, any case."""
+    qs = Customer.objects.select_related("csm")
+    if search and search.strip():
+        qs = qs.filter(name__icontains=search.strip())
     if csm_id:
         qs = qs.filter(csm_id=csm_id)
     if require_csm_approval is not None:
@@ -31,22 +24,6 @@ def customer_list(
     return qs.order_by("name", "id")
 
 
-def customer_recent_usage(customer: Customer, months: int = 12) -> list[Usage]:
-    """The last `months` usage rows up to this month, oldest first."""
-    today = periods.today()
-    y, m = today.year, today.month
-    for _ in range(months - 1):
-        y, m = periods.previous_month(y, m)
-    rows = (
-        Usage.objects.filter(customer=customer)
-        .filter(Q(year__gt=y) | Q(year=y, month__gte=m))
-        .filter(Q(year__lt=today.year) | Q(year=today.year, month__lte=today.month))
-    )
-    return list(rows.order_by("year", "month"))
-
-
-def customer_detail_queryset() -> QuerySet[Customer]:
-    bills = Bill.objects.order_by("-year", "-month", "-id")
-    return Customer.objects.select_related("csm").prefetch_related(
-        Prefetch("bills", queryset=bills)
-    )
+def customer_get(pk: int) -> Customer | None:
+    """One customer with its CSM, or None."""
+    return Customer.objects.select_related("csm").filter(pk=pk).first()

@@ -5,10 +5,11 @@ from django.http import Http404
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from bills.models import Status
-from customers.charts import NARROW, WIDE, customer_usage_months, usage_chart
+from bills.selectors import bill_list_of_customer
 from customers.forms import CustomerSearchForm
-from customers.selectors import customer_detail_queryset, customer_list
+from customers.selectors import customer_get, customer_list
+from usage.charts import NARROW, WIDE, usage_chart
+from usage.selectors import usage_months, with_current_usage
 
 PER_PAGE = 25
 
@@ -17,7 +18,8 @@ PER_PAGE = 25
 def customer_index(request):
     form = CustomerSearchForm(request.GET)
     search = form.search()
-    page = Paginator(customer_list(search=search), PER_PAGE).get_page(request.GET.get("page"))
+    customers = with_current_usage(customer_list(search=search))
+    page = Paginator(customers, PER_PAGE).get_page(request.GET.get("page"))
     context = {"form": form, "search": search, "page": page}
     if request.htmx and not request.htmx.history_restore_request:
         return render(request, "customers/index.html#customer_results", context)
@@ -26,18 +28,17 @@ def customer_index(request):
 
 @require_GET
 def customer_detail(request, pk: int):
-    customer = customer_detail_queryset().filter(pk=pk).first()
+    customer = customer_get(pk)
     if customer is None:
         raise Http404(f"Customer #{pk} does not exist.")
-    bills = list(customer.bills.all())
-    live_bills = {(b.year, b.month): b for b in bills if b.status != Status.VOID}
-    months = customer_usage_months(customer)
-    rows = [(m, live_bills.get((m.year, m.month))) for m in reversed(months)]
+    bills = bill_list_of_customer(customer.pk)
+    live_bills = {(b.year, b.month): b for b in bills if b.is_live}
+    months = usage_months(customer=customer)
     context = {
         "customer": customer,
         "chart": usage_chart(months, WIDE),
         "chart_narrow": usage_chart(months, NARROW),
-        "rows": rows,
+        "rows": [(m, live_bills.get((m.year, m.month))) for m in reversed(months)],
         "bills": bills,
     }
     return render(request, "customers/detail.html", context)

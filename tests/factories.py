@@ -10,7 +10,7 @@ import factory
 from django.contrib.auth.hashers import make_password
 
 from accounts.models import Role, User
-from bills import periods
+from billing_site.core import periods
 from bills.models import Bill
 from customers.models import Customer
 from usage.models import Usage
@@ -78,4 +78,4 @@ def make_bill(
     Usage.objects.update_or_create(
         customer=customer, year=year, month=month, defaults={"api_usage": api_usage}
     )
-    return bill_create(customer=customer, year=year, month=month, user=finance)
+    return bill_create(customer_id=customer.pk, year=year, month=month, user=finance)

@@ -12,12 +12,13 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.permissions import RoleAllows
 from accounts.roles import Perm
-from billing_site.api import (
+from billing_site.core import periods
+from billing_site.core.api import (
     CSVExportMixin,
     Int64Field,
     ModelSerializer,
-    RoleAllows,
     csv_response,
     domain_error_response,
     error_responses,
@@ -25,9 +26,8 @@ from billing_site.api import (
     iso_datetime,
     parse_query,
 )
-from billing_site.errors import DomainError
-from billing_site.pagination import PagePagination
-from bills import periods
+from billing_site.core.errors import DomainError
+from billing_site.core.pagination import PagePagination
 from usage.models import Usage
 from usage.selectors import usage_list
 from usage.services import MAX_ITEMS, usage_record_many

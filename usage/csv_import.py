@@ -16,13 +16,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import F
 from django.db.models.functions import Lower
 
-from billing_site.errors import DomainError
-from bills import periods
-from bills.models import Bill, Status
-from bills.selectors import bill_list
+from billing_site.core import periods
+from billing_site.core.errors import DomainError
 from customers.models import Customer
 from usage.models import Usage
 from usage.services import FIELDS, MAX_ITEMS, UsageResult
@@ -32,7 +29,6 @@ MAX_ROWS = MAX_ITEMS
 VALUE_COLUMNS = ("year", "month", "api_usage")
 HEADER = "customer_id,year,month,api_usage"
 HEADER_BY_NAME = "customer,year,month,api_usage"
-UNSENT = (Status.DRAFT, Status.APPROVED, Status.REJECTED)
 _COLUMN_ORDER = {"": 0, "customer_id": 1, "customer": 1, "year": 2, "month": 3, "api_usage": 4}
 _DUPLICATE = re.compile(r"^Item (\d+) already sets this customer-month")
 
@@ -129,32 +125,6 @@ def recorded_summary(result: UsageResult) -> str:
         f"Recorded {total:,} month{'s' * (total != 1)}: "
         f"{result.created:,} new, {result.updated:,} updated."
     )
-
-
-def stale_bills(recorded: Iterable[tuple[int, int, int, int]]) -> list[Bill]:
-    """Unsent bills of these customer-months computed from another total than the one recorded.
-
-    One query however many months: the IN lists select a superset, Python keeps the exact
-    customer-months (an OR of 10,000 conditions would be too deep a tree for SQLite).
-    """
-    wanted = {(c, y, m): usage for c, y, m, usage in recorded}
-    if not wanted:
-        return []
-    bills = bill_list().filter(
-        status__in=UNSENT,
-        customer_id__in={c for c, _, _ in wanted},
-        year__in={y for _, y, _ in wanted},
-        month__in={m for _, _, m in wanted},
-    )
-    # The recorded totals are now the current usage: let the database drop the bills that
-    # still match, so a re-upload of a billed month does not build 10,000 objects for nothing.
-    bills = bills.exclude(api_usage=F("current_usage"))
-    return [
-        bill
-        for bill in bills
-        if (key := (bill.customer_id, bill.year, bill.month)) in wanted
-        and bill.api_usage != wanted[key]
-    ]
 
 
 def template_rows() -> list[list[Any]]:

@@ -8,7 +8,7 @@ from django import forms
 from django.forms.utils import flatatt
 from django.utils.html import format_html, format_html_join
 
-from bills import periods
+from billing_site.core import periods
 from customers.models import Customer
 from usage.csv_import import MAX_BYTES, MAX_ROWS
 

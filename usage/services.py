@@ -11,8 +11,8 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.roles import Perm, can
-from billing_site.errors import DomainError
-from bills import periods
+from billing_site.core import periods
+from billing_site.core.errors import DomainError
 from customers.models import Customer
 from usage.models import Usage
 

@@ -16,11 +16,12 @@ from django.http import HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_http_methods
 
-from accounts.forms import add_domain_errors
 from accounts.roles import Perm, can
-from billing_site.errors import DomainError
-from bills import periods
+from billing_site.core import periods
+from billing_site.core.errors import DomainError
+from billing_site.core.http import add_domain_errors, forbidden
 from bills.models import Bill
+from bills.selectors import bill_list_stale
 from usage.csv_import import (
     HEADER,
     CsvFileError,
@@ -28,7 +29,6 @@ from usage.csv_import import (
     line_errors,
     parse_usage_csv,
     recorded_summary,
-    stale_bills,
     template_rows,
 )
 from usage.forms import UsageEntryForm, UsageUploadForm
@@ -52,7 +52,7 @@ class Outcome:
 def record(request):
     if not can(request.user, Perm.RECORD_USAGE):
         message = f"Your role ({request.user.role}) may not record usage; Finance does."
-        return render(request, "403.html", {"message": message}, status=403)
+        return forbidden(request, message)
     entry_form, upload_form, outcome = UsageEntryForm(), UsageUploadForm(), Outcome()
     if request.POST.get("form") == "entry":
         entry_form = UsageEntryForm(request.POST)
@@ -82,7 +82,7 @@ def record_entry(request, form: UsageEntryForm) -> Outcome:
         add_domain_errors(form, DomainError(error.message, errors=renamed or None))
         return Outcome()
     months = [(item["customer_id"], item["year"], item["month"], item["api_usage"])]
-    return Outcome(result=result, months=months, stale=stale_bills(months))
+    return Outcome(result=result, months=months, stale=bill_list_stale(months))
 
 
 def record_upload(request, form: UsageUploadForm) -> Outcome:
@@ -101,7 +101,7 @@ def record_upload(request, form: UsageUploadForm) -> Outcome:
             form.add_error("file", error.message)
             return Outcome()
     months = parsed.recorded()
-    return Outcome(result=result, months=months, stale=stale_bills(months))
+    return Outcome(result=result, months=months, stale=bill_list_stale(months))
 
 
 def page_context(entry_form, upload_form, outcome: Outcome) -> dict:

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from bills import periods
+from billing_site.core import periods
 from tests.factories import CustomerFactory, make_bill
 from usage.models import Usage
 

@@ -6,7 +6,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from bills import periods
+from billing_site.core import periods
 from bills.services import bill_generate
 from customers.models import Customer
 from tests.factories import CustomerFactory

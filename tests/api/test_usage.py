@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from bills import periods
+from billing_site.core import periods
 from tests.factories import CustomerFactory
 from usage.models import Usage
 from usage.services import MAX_ITEMS

@@ -9,7 +9,7 @@ from django.core import mail
 from django.test import Client
 
 from accounts.models import Role
-from bills import periods
+from billing_site.core import periods
 from tests.factories import CustomerFactory, UserFactory
 
 

@@ -7,7 +7,7 @@ from django.db import connection
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from billing_site.errors import DomainError
+from billing_site.core.errors import DomainError
 from bills.models import Bill
 from bills.services import (
     overage_amount_for,

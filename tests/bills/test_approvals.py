@@ -3,7 +3,7 @@
 import pytest
 
 from accounts.models import Role
-from billing_site.errors import DomainError
+from billing_site.core.errors import DomainError
 from bills.models import Action, Status
 from bills.services import bill_approve, bill_reject, bill_revert
 from tests.factories import UserFactory

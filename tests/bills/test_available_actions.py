@@ -2,7 +2,7 @@
 
 import pytest
 
-from billing_site.errors import DomainError
+from billing_site.core.errors import DomainError
 from bills import services
 from bills.models import Bill, Status
 from bills.services import bill_available_actions

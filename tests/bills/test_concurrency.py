@@ -12,7 +12,7 @@ import pytest
 from django.db import connection
 
 from accounts.models import Role
-from billing_site.errors import DomainError
+from billing_site.core.errors import DomainError
 from bills.models import Action, Bill, BillAction, Status
 from bills.services import bill_approve, bill_create, bill_generate, bill_reject
 from tests.bills.conftest import MONTH, YEAR
@@ -136,7 +136,9 @@ def test_a_racing_generation_and_single_bill_bill_the_customer_once(people):
     UsageFactory(customer=customer, year=YEAR, month=MONTH, api_usage=1_500_000)
     outcomes = race(
         lambda: bill_generate(year=YEAR, month=MONTH, user=people["finance"]),
-        lambda: bill_create(customer=customer, year=YEAR, month=MONTH, user=people["finance2"]),
+        lambda: bill_create(
+            customer_id=customer.pk, year=YEAR, month=MONTH, user=people["finance2"]
+        ),
     )
     assert "ok" in outcomes
     assert Bill.objects.filter(customer=customer).count() == 1
@@ -148,8 +150,12 @@ def test_of_two_racing_creations_of_one_customer_month_one_wins(people):
         customer = CustomerFactory()
         UsageFactory(customer=customer, year=YEAR, month=month, api_usage=1_500_000)
         outcomes = race(
-            lambda: bill_create(customer=customer, year=YEAR, month=month, user=people["finance"]),
-            lambda: bill_create(customer=customer, year=YEAR, month=month, user=people["finance2"]),
+            lambda: bill_create(
+                customer_id=customer.pk, year=YEAR, month=month, user=people["finance"]
+            ),
+            lambda: bill_create(
+                customer_id=customer.pk, year=YEAR, month=month, user=people["finance2"]
+            ),
         )
         assert outcomes == ["conflict", "ok"]
         assert Bill.objects.filter(customer=customer, month=month).count() == 1

@@ -7,8 +7,8 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from billing_site.errors import DomainError
-from bills import periods
+from billing_site.core import periods
+from billing_site.core.errors import DomainError
 from bills.models import Action, Bill, BillAction, Status
 from bills.services import bill_approve, bill_generate, bill_send, bill_void
 from customers.models import Customer

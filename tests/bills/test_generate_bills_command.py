@@ -6,7 +6,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from accounts.models import Role
-from bills import periods
+from billing_site.core import periods
 from bills.models import Bill, BillAction
 from tests.bills.conftest import MONTH, YEAR
 from tests.factories import CustomerFactory, UsageFactory, UserFactory

@@ -3,7 +3,7 @@
 import pytest
 from django.db import DatabaseError, connection, transaction
 
-from billing_site.errors import DomainError
+from billing_site.core.errors import DomainError
 from bills.models import Action, Bill, BillAction, Status
 from bills.services import (
     bill_approve,

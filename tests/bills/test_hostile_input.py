@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from billing_site.errors import DomainError
+from billing_site.core.errors import DomainError
 from bills.models import Action, BillAction, Status
 from bills.services import (
     bill_approve,
@@ -85,6 +85,6 @@ def test_creating_a_billed_month_whose_overage_is_gone_is_a_409_naming_the_bill(
     bill = bill_in(Status.DRAFT)
     Usage.objects.filter(customer=bill.customer, year=YEAR, month=MONTH).update(api_usage=0)
     with pytest.raises(DomainError) as caught:
-        bill_create(customer=bill.customer, year=YEAR, month=MONTH, user=finance)
+        bill_create(customer_id=bill.customer_id, year=YEAR, month=MONTH, user=finance)
     assert caught.value.kind == "conflict"
     assert f"#{bill.pk}" in caught.value.message

@@ -8,8 +8,8 @@ from django.core import mail
 from django.db import transaction
 from pypdf import PdfReader
 
-from billing_site.errors import DomainError
-from bills.invoices import format_unit_cost
+from billing_site.core.errors import DomainError
+from billing_site.core.money import format_unit_cost
 from bills.models import Action, Status
 from bills.services import bill_send
 from tests.factories import CustomerFactory

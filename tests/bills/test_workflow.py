@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from billing_site.errors import DomainError
+from billing_site.core.errors import DomainError
 from bills.models import Bill, BillAction, Status
 from bills.services import (
     bill_approve,
@@ -38,7 +38,7 @@ class Row:
 
     def __call__(self, *, bill: Bill | None, customer, user) -> Any:
         if self.name == "create":
-            return bill_create(customer=customer, year=YEAR, month=MONTH, user=user)
+            return bill_create(customer_id=customer.pk, year=YEAR, month=MONTH, user=user)
         if self.name == "generate":
             return bill_generate(year=YEAR, month=MONTH, user=user)
         if self.name == "approve":

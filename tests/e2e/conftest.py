@@ -14,7 +14,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.test import Client
 
-from bills import periods
+from billing_site.core import periods
 from bills.services import bill_approve, bill_reject
 from tests.factories import CustomerFactory, UsageFactory, make_bill
 

@@ -6,7 +6,7 @@ import pytest
 from django.core import mail
 from playwright.sync_api import expect
 
-from bills import periods
+from billing_site.core import periods
 from bills.models import Bill, Status
 from bills.services import bill_approve, bill_send
 from tests.factories import CustomerFactory, UsageFactory, make_bill

@@ -5,7 +5,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from bills import periods
+from billing_site.core import periods
 from tests.factories import CustomerFactory, UsageFactory, make_bill
 from usage.models import Usage
 

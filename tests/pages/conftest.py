@@ -6,7 +6,7 @@ import pytest
 from django.core.cache import cache
 from django.test import Client
 
-from bills import periods
+from billing_site.core import periods
 from bills.services import bill_generate
 from customers.models import Customer
 from tests.factories import CustomerFactory, make_bill

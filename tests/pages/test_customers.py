@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from bills import periods
+from billing_site.core import periods
 from customers.models import Customer
 from tests.factories import CustomerFactory, UsageFactory, make_bill
 from tests.pages.conftest import ROLES, htmx

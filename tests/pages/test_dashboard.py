@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from accounts.roles import Perm, can
-from bills import periods
+from billing_site.core import periods
 from bills.models import Bill
 from bills.services import bill_approve, bill_reject
 from tests.factories import make_bill

@@ -4,8 +4,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-
-from accounts.templatetags.display import meter, money, month_short
+from billing_site.core.templatetags.display import meter, money, month_short
 
 
 @pytest.mark.parametrize(

@@ -3,7 +3,7 @@
 import pytest
 from django.test import Client
 
-from bills import periods
+from billing_site.core import periods
 from bills.models import Bill
 from tests.factories import CustomerFactory, UsageFactory
 from tests.pages.conftest import ROLES, htmx

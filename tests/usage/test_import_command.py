@@ -8,7 +8,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from accounts.models import Role
-from bills import periods
+from billing_site.core import periods
 from tests.factories import CustomerFactory, UsageFactory, UserFactory, make_bill
 from usage.csv_import import MAX_BYTES
 from usage.models import Usage

@@ -8,7 +8,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from bills import periods
+from billing_site.core import periods
 from bills.models import Bill, Status
 from tests.factories import CustomerFactory, UsageFactory, make_bill
 from usage.csv_import import MAX_BYTES, MAX_ROWS

@@ -2,8 +2,8 @@
 
 import pytest
 
-from billing_site.errors import DomainError
-from bills import periods
+from billing_site.core import periods
+from billing_site.core.errors import DomainError
 from tests.factories import CustomerFactory
 from usage.models import Usage
 from usage.services import MAX_ITEMS, MAX_USAGE, usage_record, usage_record_many

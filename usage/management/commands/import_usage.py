@@ -7,7 +7,8 @@ import sys
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from accounts.management.acting_user import finance_user
-from billing_site.errors import DomainError
+from billing_site.core.errors import DomainError
+from bills.selectors import bill_list_stale
 from usage.csv_import import (
     HEADER,
     HEADER_BY_NAME,
@@ -16,7 +17,6 @@ from usage.csv_import import (
     line_errors,
     parse_usage_csv,
     recorded_summary,
-    stale_bills,
 )
 from usage.services import usage_record_many
 
@@ -61,7 +61,7 @@ class Command(BaseCommand):
                 )
             ) from error
         self.stdout.write(self.style.SUCCESS(recorded_summary(result)))
-        stale = stale_bills(parsed.recorded())
+        stale = bill_list_stale(parsed.recorded())
         if stale:
             self.stdout.write(
                 self.style.WARNING(

@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from accounts.models import Role, User
-from bills import periods
+from billing_site.core import periods
 from bills.models import Bill
 from customers.models import Customer
 from usage.models import Usage

@@ -1,4 +1,4 @@
-"""Formatting for the pages: compact counts, percentages, money, history changes."""
+"""Formatting shared by every page: compact counts, percentages, months, money, ages."""
 
 from __future__ import annotations
 
@@ -9,18 +9,11 @@ from django import template
 from django.contrib.humanize.templatetags.humanize import intcomma
 from django.utils.timesince import timesince
 
+from billing_site.core.money import format_money, format_unit_cost
+
 register = template.Library()
 
 _UNITS = ((10**12, "T"), (10**9, "B"), (10**6, "M"), (10**3, "k"))
-
-FIELD_LABELS = {
-    "api_usage": "usage",
-    "monthly_api_limit": "limit",
-    "overage_units": "overage calls",
-    "overage_unit_cost": "unit cost",
-    "overage_amount": "amount",
-    "requires_csm_approval": "needs CSM approval",
-}
 
 
 @register.filter
@@ -44,12 +37,6 @@ def percent_of(value, total) -> int:
     if total <= 0:
         return 100 if value > 0 else 0
     return round(value * 100 / total)
-
-
-@register.filter
-def bar_width(percent) -> int:
-    """A bar's width in percent, capped so an overage fills the bar instead of overflowing."""
-    return max(0, min(100, int(percent or 0)))
 
 
 @register.filter
@@ -88,7 +75,7 @@ def money(value) -> str:
     """Two decimals with thousands separators: 1234.5 -> "1,234.50"."""
     if value is None or value == "":
         return "–"
-    return intcomma(f"{Decimal(value):.2f}")
+    return format_money(Decimal(value))
 
 
 @register.filter
@@ -96,38 +83,7 @@ def unit_cost(value) -> str:
     """A price per call without trailing zeros, at least two decimals: 0.002500 -> "0.0025"."""
     if value is None or value == "":
         return "–"
-    text = f"{Decimal(value):f}"
-    if "." in text:
-        whole, frac = text.split(".")
-        frac = frac.rstrip("0").ljust(2, "0")
-        text = f"{whole}.{frac}"
-    return text
-
-
-@register.filter
-def history_changes(action) -> list[str]:
-    """A BillAction's `changes` as short sentences, for the timeline."""
-    changes = action.changes or {}
-    lines = []
-    for key, value in changes.items():
-        if key == "approval":
-            lines.append(f"{'CSM' if value == 'csm' else 'Sales'} approval")
-        elif key == "undone":
-            lines.append(f"Undid the {str(value).replace('csm', 'CSM').replace('sales', 'Sales')}")
-        elif key == "approvals_cleared":
-            lines.append(f"{value} earlier approval{'s' if value != 1 else ''} no longer count")
-        elif isinstance(value, list | tuple) and len(value) == 2:
-            label = FIELD_LABELS.get(key, key.replace("_", " "))
-            lines.append(f"{label}: {_plain(value[0])} → {_plain(value[1])}")
-    return lines
-
-
-def _plain(value) -> str:
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, int):
-        return intcomma(value)
-    return str(value)
+    return format_unit_cost(Decimal(value))
 
 
 @register.filter
@@ -143,23 +99,6 @@ def age(value) -> str:
 def exact(value) -> str:
     """An exact decimal without trailing zeros past the cents: 1.002500 -> "1.0025"."""
     return intcomma(unit_cost(value))
-
-
-ACTION_VERBS = {
-    "created": "created the bill",
-    "approved": "approved",
-    "rejected": "rejected",
-    "reverted": "undid a decision",
-    "updated": "corrected the bill",
-    "sent": "sent the invoice",
-    "send_failed": "could not send the invoice",
-    "voided": "voided the bill",
-}
-
-
-@register.filter
-def action_verb(action) -> str:
-    return ACTION_VERBS.get(action, action)
 
 
 @register.filter

@@ -18,11 +18,9 @@ from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema_field
 from rest_framework import exceptions, parsers, renderers, serializers, status
-from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 
-from accounts.roles import Perm, can
-from billing_site.errors import DomainError
+from billing_site.core.errors import DomainError
 
 MAX_DB_INT = 2**63 - 1
 BEARER_CHALLENGE = 'Bearer realm="api"'
@@ -168,34 +166,6 @@ class ModelSerializer(serializers.ModelSerializer):
 def id_field(**kwargs) -> serializers.IntegerField:
     """An id: bounded to the 64-bit column so PostgreSQL never sees an out-of-range number."""
     return Int64Field(min_value=1, max_value=MAX_DB_INT, **kwargs)
-
-
-# --- roles ---------------------------------------------------------------------------------
-
-PERM_PHRASES = {
-    Perm.RECORD_USAGE: "record usage",
-    Perm.CREATE_BILL: "create bills",
-    Perm.GENERATE_BILLS: "generate bills",
-    Perm.UPDATE_BILL: "correct bills",
-    Perm.SEND_BILL: "send bills",
-    Perm.VOID_BILL: "void bills",
-    Perm.APPROVE_BILL: "approve bills",
-    Perm.REJECT_BILL: "reject bills",
-    Perm.REVERT_BILL: "undo decisions on bills",
-}
-
-
-class RoleAllows(BasePermission):
-    """Asks accounts.roles whether the user's role may do the view's `role_perms[method]` at all,
-    so a wrong role gets its 403 before any input is read. Services check again, per bill."""
-
-    def has_permission(self, request, view) -> bool:
-        perm = getattr(view, "role_perms", {}).get(request.method)
-        if perm is None or can(request.user, perm):
-            return True
-        role = getattr(request.user, "role", "none")
-        self.message = f"Your role ({role}) may not {PERM_PHRASES[perm]}."
-        return False
 
 
 # --- error shapes for the OpenAPI document ---------------------------------------------------

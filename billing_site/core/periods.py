@@ -1,4 +1,4 @@
-"""Calendar months: which have ended, and which a contract touches."""
+"""Calendar months: parsing one, which have ended, and which a contract touches."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ import calendar
 from datetime import date
 
 from django.utils import timezone
+
+from billing_site.core.errors import DomainError
 
 MIN_YEAR = 2000
 MAX_YEAR = 2999
@@ -48,3 +50,32 @@ def contract_covers(start: date, end: date | None, year: int, month: int) -> boo
 
 def label(year: int, month: int) -> str:
     return f"{calendar.month_name[month]} {year}"
+
+
+def _whole_number(value: object) -> int | None:
+    # Checked before int(): int(True) is 1 (January) and int(2024.7) is 2024.
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+        return int(value.strip())
+    return None
+
+
+def parse(year: object, month: object) -> tuple[int, int]:
+    """(year, month) as whole numbers: a year from MIN_YEAR to MAX_YEAR and a month 1-12.
+
+    Takes ints or digit strings; a bool, a float or anything else is refused. Raises
+    DomainError(kind="invalid") whose `errors` name "year" and/or "month".
+    """
+    errors: dict[str, list[str]] = {}
+    y = _whole_number(year)
+    if y is None or not MIN_YEAR <= y <= MAX_YEAR:
+        errors["year"] = [f"Enter a year between {MIN_YEAR} and {MAX_YEAR}."]
+    m = _whole_number(month)
+    if m is None or not 1 <= m <= 12:
+        errors["month"] = ["Enter a month from 1 to 12."]
+    if errors or y is None or m is None:
+        raise DomainError("Check the period.", kind="invalid", errors=errors)
+    return y, m

@@ -1,4 +1,4 @@
-"""A customer's monthly usage against its limit, as numbers and as the geometry of an SVG chart.
+"""A customer's monthly usage against its limit as the geometry of an SVG chart.
 
 Server-rendered: the template draws the rectangles this module measures; no chart library.
 """
@@ -9,11 +9,7 @@ import calendar
 import math
 from dataclasses import dataclass
 
-from django.db.models import Q
-
-from bills import periods
-from customers.models import Customer
-from usage.models import Usage
+from usage.selectors import MonthUsage
 
 
 @dataclass(frozen=True)
@@ -36,27 +32,6 @@ class Layout:
 
 WIDE = Layout(960, 320, 60, 80, 30, 40, 1, True)
 NARROW = Layout(360, 260, 44, 10, 30, 40, 3, False)
-
-
-@dataclass(frozen=True)
-class MonthUsage:
-    year: int
-    month: int
-    api_usage: int | None  # None: nothing recorded for the month
-    limit: int
-    in_progress: bool = False  # the current month: its usage is a total so far
-
-    @property
-    def period(self) -> str:
-        return f"{self.year}-{self.month:02d}"
-
-    @property
-    def label(self) -> str:
-        return periods.label(self.year, self.month)
-
-    @property
-    def overage(self) -> int:
-        return max(0, (self.api_usage or 0) - self.limit)
 
 
 @dataclass(frozen=True)
@@ -94,27 +69,6 @@ class UsageChart:
     limit_label_x: float
     limit_label_y: float
     limit_label_anchor: str
-
-
-def customer_usage_months(customer: Customer, months: int = 13) -> list[MonthUsage]:
-    """Every month of the window (oldest first, ending this month), recorded or not."""
-    today = periods.today()
-    window = [(today.year, today.month)]
-    for _ in range(months - 1):
-        window.append(periods.previous_month(*window[-1]))
-    window.reverse()
-    (fy, fm), (ty, tm) = window[0], window[-1]
-    rows = dict(
-        ((u["year"], u["month"]), u["api_usage"])
-        for u in Usage.objects.filter(customer=customer)
-        .filter(Q(year__gt=fy) | Q(year=fy, month__gte=fm))
-        .filter(Q(year__lt=ty) | Q(year=ty, month__lte=tm))
-        .values("year", "month", "api_usage")
-    )
-    limit = customer.monthly_api_limit
-    return [
-        MonthUsage(y, m, rows.get((y, m)), limit, in_progress=(y, m) == (ty, tm)) for y, m in window
-    ]
 
 
 def _nice_step(raw: float) -> float:

@@ -1,0 +1,32 @@
+"""Money as the whole product writes it: Decimal throughout, rounded half-up to cents, and
+formatted one way on pages, invoices, emails and PDFs (SPEC "Data": Money)."""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal, localcontext
+
+CENT = Decimal("0.01")
+# 64-bit usage times a 14-digit price needs ~33 significant digits; the default context has 28.
+PRECISION = 60
+
+
+def round_to_cents(amount: Decimal) -> Decimal:
+    """Half-up to two places, exactly (Decimal in, Decimal out): 0.125 -> 0.13."""
+    with localcontext(prec=PRECISION):
+        return Decimal(amount).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def format_money(amount: Decimal) -> str:
+    """Two decimals with thousands separators: Decimal("1234.5") -> "1,234.50"."""
+    with localcontext(prec=PRECISION):
+        return f"{Decimal(amount):,.2f}"
+
+
+def format_unit_cost(cost: Decimal) -> str:
+    """A price per call without the padding zeros of its 6 places, at least two decimals:
+    Decimal("0.002500") -> "0.0025", Decimal("2") -> "2.00"."""
+    text = f"{Decimal(cost):f}"
+    if "." not in text:
+        return f"{text}.00"
+    whole, fraction = text.split(".")
+    return f"{whole}.{fraction.rstrip('0').ljust(2, '0')}"

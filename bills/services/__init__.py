@@ -1,0 +1,44 @@
+"""Every write to a bill (SPEC "Bill lifecycle"). The HTML views, the API and the commands call
+these and decide nothing themselves.
+
+Each service checks the role (accounts.roles), then the bill's status against the lifecycle
+table under the bill's row lock, and is atomic; it saves through history.bill_save, so the
+post-save signal writes exactly one BillAction.
+
+    pricing      what a bill charges, and the parser of a unit cost
+    lifecycle    the status table, the buttons, the row and month locks
+    history      the one way a history row is written
+    creation     bill_create, bill_generate
+    decisions    bill_approve, bill_reject, bill_revert
+    update       bill_update (recompute or reprice)
+    invoicing    bill_send, bill_void
+"""
+
+from bills.services.creation import GenerationResult, bill_create, bill_generate
+from bills.services.decisions import bill_approve, bill_reject, bill_revert
+from bills.services.invoicing import bill_send, bill_void
+from bills.services.lifecycle import bill_available_actions
+from bills.services.pricing import (
+    overage_amount_for,
+    overage_exact_amount,
+    overage_units_for,
+    parse_unit_cost,
+)
+from bills.services.update import bill_update
+
+__all__ = [
+    "GenerationResult",
+    "bill_approve",
+    "bill_available_actions",
+    "bill_create",
+    "bill_generate",
+    "bill_reject",
+    "bill_revert",
+    "bill_send",
+    "bill_update",
+    "bill_void",
+    "overage_amount_for",
+    "overage_exact_amount",
+    "overage_units_for",
+    "parse_unit_cost",
+]

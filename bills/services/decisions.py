@@ -1,0 +1,108 @@
+"""The approvers' decisions on a bill: approve, reject, revert (SPEC "Bill lifecycle" and
+"Approvals"). Each locks the bill's row, asks the roles and the lifecycle, and writes one
+history row; of two racing decisions, the second decides on what the first left."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import User
+from accounts.roles import Perm, approval_slot, require
+from billing_site.core.errors import DomainError
+from bills.models import Action, Bill, Status
+from bills.services import lifecycle
+from bills.services.history import Changes, HistoryEntry, bill_save, clean_comment
+
+SLOT_LABELS = {"csm": "CSM", "sales": "Sales"}
+
+
+def bill_approve(*, bill: Bill | int, user: User, comment: str = "") -> Bill:
+    """Give the user's approval (the CSM slot for Customer Success, the Sales slot for Sales);
+    the bill becomes approved once its approvals are complete (Bill.approvals_complete).
+
+    Raises DomainError: not_found; forbidden (not Sales or the customer's CSM); conflict (not a
+    draft, or the user's slot is already filled); invalid naming "comment".
+    """
+    comment = clean_comment(comment)
+    with transaction.atomic():
+        bill = lifecycle.bill_lock(bill)
+        require(user, Perm.APPROVE_BILL, bill)
+        lifecycle.check(bill, "approve")
+        slot = approval_slot(user)
+        holder_id = getattr(bill, f"{slot}_approved_by_id")
+        if holder_id is not None:
+            who = "you" if holder_id == user.pk else "another user"
+            raise DomainError.conflict(
+                f"Bill #{bill.pk} already has its {SLOT_LABELS[slot]} approval (from {who}); "
+                "it needs the other approval now."
+            )
+        setattr(bill, f"{slot}_approved_by", user)
+        setattr(bill, f"{slot}_approved_at", timezone.now())
+        if bill.approvals_complete:
+            bill.status = Status.APPROVED
+        entry = HistoryEntry(
+            stakeholder=user,
+            action=Action.APPROVED,
+            from_status=Status.DRAFT,
+            comment=comment,
+            changes={"approval": slot},
+        )
+        return bill_save(bill, entry)
+
+
+def bill_reject(*, bill: Bill | int, user: User, comment: str) -> Bill:
+    """Reject a draft: the overage is written off. A comment is required.
+
+    Raises DomainError: not_found; forbidden; conflict (not a draft); invalid naming "comment".
+    """
+    comment = clean_comment(comment, required_to="reject a bill")
+    with transaction.atomic():
+        bill = lifecycle.bill_lock(bill)
+        require(user, Perm.REJECT_BILL, bill)
+        lifecycle.check(bill, "reject")
+        bill.status = Status.REJECTED
+        entry = HistoryEntry(
+            stakeholder=user, action=Action.REJECTED, from_status=Status.DRAFT, comment=comment
+        )
+        return bill_save(bill, entry)
+
+
+def bill_revert(*, bill: Bill | int, user: User, comment: str) -> Bill:
+    """Undo the latest decision: a rejection, the approval that completed the bill, or a
+    partial approval. The bill returns to draft and the undone decision no longer counts.
+
+    Raises DomainError: not_found; forbidden; conflict (nothing to undo); invalid "comment".
+    """
+    comment = clean_comment(comment, required_to="undo a decision")
+    with transaction.atomic():
+        bill = lifecycle.bill_lock(bill)
+        require(user, Perm.REVERT_BILL, bill)
+        lifecycle.check(bill, "revert")
+        from_status = bill.status
+        changes: Changes = {}
+        if bill.status == Status.REJECTED:
+            changes["undone"] = "rejection"
+        else:  # approved, or a draft with a partial approval
+            slot = _latest_approval_slot(bill)
+            changes["undone"] = f"{slot} approval"
+            setattr(bill, f"{slot}_approved_by", None)
+            setattr(bill, f"{slot}_approved_at", None)
+        bill.status = Status.DRAFT
+        entry = HistoryEntry(
+            stakeholder=user,
+            action=Action.REVERTED,
+            from_status=from_status,
+            comment=comment,
+            changes=changes,
+        )
+        return bill_save(bill, entry)
+
+
+def _latest_approval_slot(bill: Bill) -> str:
+    given = [
+        (getattr(bill, f"{slot}_approved_at"), slot)
+        for slot in SLOT_LABELS
+        if getattr(bill, f"{slot}_approved_by_id") is not None
+    ]
+    return max(given, key=lambda pair: pair[0] or timezone.now())[1]

@@ -1,0 +1,143 @@
+"""Bill history (SPEC "Every create and update of a bill writes exactly one BillAction").
+
+One way to write a row: a service describes the action as a typed `HistoryEntry`, hands it to
+`bill_save` (the only way a service saves a bill), and the post-save signal (bills.signals)
+turns it into the BillAction with `history_row`. Month-end generation writes its rows in bulk
+through the same `history_row`. A bill saved without an entry is refused before the write.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+from django.utils import timezone
+
+from accounts.models import User
+from billing_site.core.errors import DomainError
+from bills.models import Action, Bill, BillAction
+
+# What a row's `changes` holds: field -> [before, after] for an update, or a short fact
+# ({"approval": "csm"}, {"undone": "rejection"}, {"approvals_cleared": 2}). JSON values only.
+ChangeValue = str | int | bool | None | list[str | int | bool | None]
+Changes = dict[str, ChangeValue]
+
+COMMENT_MAX_LENGTH = 2000
+
+# The names the timeline gives the fields an update changes.
+FIELD_LABELS = {
+    "api_usage": "usage",
+    "monthly_api_limit": "limit",
+    "overage_units": "overage calls",
+    "overage_unit_cost": "unit cost",
+    "overage_amount": "amount",
+    "requires_csm_approval": "needs CSM approval",
+}
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """The BillAction a save writes: who did what, from which status, why, what changed."""
+
+    stakeholder: User
+    action: Action
+    from_status: str = ""  # "" for a bill being created
+    comment: str = ""
+    changes: Changes = field(default_factory=dict)
+
+
+def history_row(
+    bill: Bill, entry: HistoryEntry, *, created: bool, at: datetime | None = None
+) -> BillAction:
+    """The (unsaved) BillAction for `entry` on `bill` as it now is: the one row builder."""
+    row = BillAction(
+        bill_id=bill.pk,
+        stakeholder=entry.stakeholder,
+        action=entry.action,
+        comment=entry.comment,
+        from_status="" if created else entry.from_status,
+        to_status=bill.status,
+        changes=entry.changes,
+    )
+    if at is not None:
+        row.created_at = at
+    return row
+
+
+def bill_save(bill: Bill, entry: HistoryEntry) -> Bill:
+    """Save the bill and, through the post-save signal, exactly one history row for `entry`."""
+    bill.updated_at = timezone.now()
+    bill.record_history(entry)
+    bill.save()
+    return bill
+
+
+def bills_create(bills: list[Bill], entry: HistoryEntry) -> list[Bill]:
+    """Insert new bills in bulk with one `entry` row each (what the signal would write for each
+    bill.save(), as two set-based INSERTs). The bills come back with their ids."""
+    if not bills:
+        return []
+    created = Bill.objects.bulk_create(bills)
+    if any(b.pk is None for b in created):  # pragma: no cover - backends without RETURNING
+        raise RuntimeError("bulk_create did not return primary keys")
+    BillAction.objects.bulk_create(
+        [history_row(b, entry, created=True, at=b.created_at) for b in created]
+    )
+    return created
+
+
+def clean_comment(comment: str | None, *, required_to: str | None = None) -> str:
+    """The comment as history keeps it: stripped text of at most 2000 characters.
+
+    `required_to` finishes "A comment is required to ..." when a blank one is refused. Raises
+    DomainError(kind="invalid") naming "comment": a NUL byte or a lone surrogate (which the
+    pages pass on from whatever was posted) cannot be stored in a PostgreSQL text column.
+    """
+    if comment is None:
+        comment = ""
+    if not isinstance(comment, str):
+        raise DomainError.invalid("Enter the comment as text.", "comment")
+    comment = comment.strip()
+    if required_to and not comment:
+        raise DomainError.invalid(f"A comment is required to {required_to}.", "comment")
+    if len(comment) > COMMENT_MAX_LENGTH:
+        raise DomainError.invalid("Keep the comment under 2000 characters.", "comment")
+    if "\x00" in comment:
+        raise DomainError.invalid("The comment cannot contain null characters.", "comment")
+    try:
+        comment.encode("utf-8")
+    except UnicodeEncodeError:
+        raise DomainError.invalid("Enter the comment as valid Unicode text.", "comment") from None
+    return comment
+
+
+def jsonable(value: object) -> ChangeValue:
+    """A column's value as `changes` stores it: Decimals as exact strings."""
+    if isinstance(value, Decimal):
+        return str(value)
+    return value  # type: ignore[return-value]
+
+
+def describe_changes(changes: Changes | None) -> list[str]:
+    """A row's `changes` as short sentences for the timeline, e.g. "unit cost: 0.0025 → 0.002"."""
+    lines = []
+    for key, value in (changes or {}).items():
+        if key == "approval":
+            lines.append(f"{'CSM' if value == 'csm' else 'Sales'} approval")
+        elif key == "undone":
+            lines.append(f"Undid the {str(value).replace('csm', 'CSM').replace('sales', 'Sales')}")
+        elif key == "approvals_cleared":
+            lines.append(f"{value} earlier approval{'s' if value != 1 else ''} no longer count")
+        elif isinstance(value, list | tuple) and len(value) == 2:
+            label = FIELD_LABELS.get(key, key.replace("_", " "))
+            lines.append(f"{label}: {_plain(value[0])} → {_plain(value[1])}")
+    return lines
+
+
+def _plain(value: object) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)

@@ -1,0 +1,232 @@
+"""The bill lifecycle (SPEC "Bill lifecycle"): the one table of which action moves a bill from
+which status, who may take it, and how pages name it. The services, the buttons on the pages
+and the templates' wording all read it; nothing else restates a status rule.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db import connection
+
+from accounts.models import User
+from accounts.roles import Perm, approval_slot, can
+from billing_site.core import periods
+from billing_site.core.errors import DomainError
+from bills.models import Action, Bill, Status
+
+# Namespace for PostgreSQL advisory locks that serialize bill creation per month.
+_PERIOD_LOCK_NAMESPACE = 7_461_001
+
+
+@dataclass(frozen=True)
+class Transition:
+    """One action on an existing bill.
+
+    `name` is the action's one name in code, URLs and the API ("revert": PATCH .../revert);
+    `label` is what its button says ("Undo"); `done` finishes "only draft bills can be ...".
+    """
+
+    name: str
+    perm: Perm
+    from_statuses: tuple[Status, ...]
+    label: str
+    done: str
+    comment_required: bool
+    help: str
+
+
+TRANSITIONS: dict[str, Transition] = {
+    t.name: t
+    for t in (
+        Transition(
+            "approve",
+            Perm.APPROVE_BILL,
+            (Status.DRAFT,),
+            "Approve",
+            "approved",
+            False,
+            "Give your approval; the bill is approved once its approvals are complete.",
+        ),
+        Transition(
+            "reject",
+            Perm.REJECT_BILL,
+            (Status.DRAFT,),
+            "Reject",
+            "rejected",
+            True,
+            "Reject: the overage is written off.",
+        ),
+        # Also from a draft, but only one with a partial approval to undo (see `allows`).
+        Transition(
+            "revert",
+            Perm.REVERT_BILL,
+            (Status.APPROVED, Status.REJECTED, Status.DRAFT),
+            "Undo",
+            "reverted",
+            True,
+            "Undo the latest decision: the bill goes back to draft.",
+        ),
+        Transition(
+            "update",
+            Perm.UPDATE_BILL,
+            (Status.DRAFT, Status.REJECTED),
+            "Update",
+            "updated",
+            True,
+            "Recompute from current usage and terms, or reprice; earlier approvals stop counting.",
+        ),
+        Transition(
+            "send",
+            Perm.SEND_BILL,
+            (Status.APPROVED,),
+            "Send",
+            "sent",
+            False,
+            "Email the invoice to the customer's billing email.",
+        ),
+        Transition(
+            "void",
+            Perm.VOID_BILL,
+            (Status.SENT,),
+            "Void",
+            "voided",
+            True,
+            "Void the sent bill; the month may then be billed again.",
+        ),
+    )
+}
+
+
+@dataclass(frozen=True)
+class StatusView:
+    """How the pages and the invoice present a bill in one status."""
+
+    amount_label: str  # the heading over the amount
+    struck: bool  # the amount is not owed (written off, voided)
+    stamp: str  # the mark across an invoice that must not be paid as it is; "" for none
+    next_step: str  # who acts next; "{needed}", "{approvers}" and "{email}" are filled in
+
+
+STATUS_VIEWS: dict[str, StatusView] = {
+    Status.DRAFT: StatusView(
+        "Amount due",
+        False,
+        "Draft: not approved",
+        "It waits for {needed} from {approvers}.",
+    ),
+    Status.APPROVED: StatusView(
+        "Amount due", False, "", "It is approved and waits for Finance to send it."
+    ),
+    Status.REJECTED: StatusView(
+        "Written off",
+        True,
+        "Rejected: written off",
+        "It was rejected: the overage is written off unless the decision is undone.",
+    ),
+    Status.SENT: StatusView("Invoiced", False, "", "The invoice was sent to {email}."),
+    Status.VOID: StatusView("Voided", True, "Void", "It is void: the month may be billed again."),
+}
+
+# What each history row's action reads as in the timeline: "<who> <verb>".
+HISTORY_VERBS: dict[str, str] = {
+    Action.CREATED: "created the bill",
+    Action.APPROVED: "approved",
+    Action.REJECTED: "rejected",
+    Action.REVERTED: "undid a decision",
+    Action.UPDATED: "updated the bill",
+    Action.SENT: "sent the invoice",
+    Action.SEND_FAILED: "could not send the invoice",
+    Action.VOIDED: "voided the bill",
+}
+
+
+def status_next_step(bill: Bill) -> str:
+    """The sentence that says who acts next on this bill (STATUS_VIEWS' `next_step`, filled)."""
+    needed = bill.approvals_needed
+    approvers = (
+        "the customer's CSM and Sales"
+        if bill.requires_csm_approval
+        else "Sales or the customer's CSM"
+    )
+    return STATUS_VIEWS[bill.status].next_step.format(
+        needed=f"{needed} more approval{'s' * (needed != 1)}",
+        approvers=approvers,
+        email=bill.customer.billing_email,
+    )
+
+
+def allows(bill: Bill, action: str) -> bool:
+    """Whether the bill's status allows `action` now (the role is not asked here)."""
+    if bill.status not in TRANSITIONS[action].from_statuses:
+        return False
+    if action == "revert" and bill.status == Status.DRAFT:
+        return bill.approvals_given > 0  # only a partial approval can be undone on a draft
+    return True
+
+
+def check(bill: Bill, action: str) -> None:
+    """Raises DomainError(kind="conflict") unless the bill's status allows `action`."""
+    if allows(bill, action):
+        return
+    if action == "revert" and bill.status == Status.DRAFT:
+        raise DomainError.conflict(f"Bill #{bill.pk} is a draft with no decision to undo.")
+    transition = TRANSITIONS[action]
+    allowed = " or ".join(transition.from_statuses)
+    if action == "revert":
+        allowed = "approved, rejected or partly approved"
+    raise DomainError.conflict(
+        f"Bill #{bill.pk} is {bill.status}; only {allowed} bills can be {transition.done}."
+    )
+
+
+def bill_available_actions(*, bill: Bill, user: User) -> frozenset[str]:
+    """The actions (TRANSITIONS keys) this user may take on this bill now: the role and the
+    status, exactly as the services decide. Approve also needs the user's approval slot to be
+    free (a second Sales approval is a 409)."""
+    actions = set()
+    for name, transition in TRANSITIONS.items():
+        if not allows(bill, name) or not can(user, transition.perm, bill):
+            continue
+        if name == "approve":
+            slot = approval_slot(user)
+            if slot is None or getattr(bill, f"{slot}_approved_by_id") is not None:
+                continue
+        actions.add(name)
+    return frozenset(actions)
+
+
+def bill_lock(bill: Bill | int) -> Bill:
+    """The bill's row (with its customer), locked until the transaction ends, so racing
+    decisions queue up and each decides on what the one before it left.
+
+    Raises DomainError(kind="not_found") for an unknown id.
+    """
+    pk = bill.pk if isinstance(bill, Bill) else bill
+    try:
+        return Bill.objects.select_for_update(of=("self",)).select_related("customer").get(pk=pk)
+    except Bill.DoesNotExist:
+        raise DomainError(f"Bill #{pk} does not exist.", kind="not_found") from None
+
+
+def period_lock(year: int, month: int) -> None:
+    """Serialize every bill creation for one month (PostgreSQL); SQLite serializes all writes."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(%s, %s)", [_PERIOD_LOCK_NAMESPACE, year * 100 + month]
+            )
+
+
+def billable_period(year: int, month: int) -> tuple[int, int]:
+    """A period that may be billed: a real month (core.periods.parse) that has ended.
+
+    Raises DomainError(kind="invalid") naming "year" or "month".
+    """
+    year, month = periods.parse(year, month)
+    if not periods.has_ended(year, month):
+        raise DomainError.invalid(
+            f"{periods.label(year, month)} has not ended yet; bill it once the month is over.",
+            "month",
+        )
+    return year, month

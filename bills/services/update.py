@@ -1,0 +1,88 @@
+"""Finance's update of a draft or rejected bill (SPEC "Bill lifecycle": updated): recompute it
+from current usage and terms, or reprice it with a new unit cost for this bill only."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.db import transaction
+
+from accounts.models import User
+from accounts.roles import Perm, require
+from billing_site.core import periods
+from billing_site.core.errors import DomainError
+from bills.models import Action, Bill, Status
+from bills.services import lifecycle
+from bills.services.history import HistoryEntry, bill_save, clean_comment, jsonable
+from bills.services.pricing import overage_amount_for, overage_units_for, parse_unit_cost
+from usage.selectors import usage_of_month
+
+# The columns an update may change; the history row keeps each one's [before, after].
+TRACKED_FIELDS = (
+    "api_usage",
+    "monthly_api_limit",
+    "overage_units",
+    "overage_unit_cost",
+    "overage_amount",
+    "requires_csm_approval",
+)
+
+
+def bill_update(
+    *,
+    bill: Bill | int,
+    user: User,
+    comment: str,
+    overage_unit_cost: Decimal | str | None = None,
+) -> Bill:
+    """Recompute the bill from the month's current usage and the customer's current terms; with
+    `overage_unit_cost` (a price per call, see pricing.parse_unit_cost), reprice it instead.
+
+    The bill returns to draft and earlier approvals stop counting. A comment is required.
+    Raises DomainError: not_found; forbidden (not Finance); conflict (not draft or rejected);
+    invalid naming "comment" (blank, or no overage left to bill) or "overage_unit_cost".
+    """
+    comment = clean_comment(comment, required_to="update a bill")
+    new_cost = None if overage_unit_cost in (None, "") else parse_unit_cost(overage_unit_cost)
+    with transaction.atomic():
+        bill = lifecycle.bill_lock(bill)
+        require(user, Perm.UPDATE_BILL, bill)
+        lifecycle.check(bill, "update")
+        customer = bill.customer
+        before = {name: getattr(bill, name) for name in TRACKED_FIELDS}
+        api_usage = usage_of_month(customer_id=customer.pk, year=bill.year, month=bill.month)
+        units = overage_units_for(api_usage, customer.monthly_api_limit)
+        if units == 0:
+            raise DomainError.invalid(
+                f"With current usage ({api_usage:,}) and limit ({customer.monthly_api_limit:,}) "
+                f"there is no overage for {periods.label(bill.year, bill.month)}: nothing to bill. "
+                "Ask Sales or the CSM to reject the bill instead.",
+                "comment",
+            )
+        cost = new_cost if new_cost is not None else customer.overage_unit_cost
+        bill.api_usage = api_usage
+        bill.monthly_api_limit = customer.monthly_api_limit
+        bill.overage_units = units
+        bill.overage_unit_cost = cost
+        bill.overage_amount = overage_amount_for(units, cost)
+        bill.requires_csm_approval = customer.require_csm_approval
+        changes = {
+            name: [jsonable(before[name]), jsonable(getattr(bill, name))]
+            for name in TRACKED_FIELDS
+            if before[name] != getattr(bill, name)
+        }
+        if bill.approvals_given:
+            changes["approvals_cleared"] = bill.approvals_given
+        from_status = bill.status
+        bill.status = Status.DRAFT
+        for slot in ("csm", "sales"):
+            setattr(bill, f"{slot}_approved_by", None)
+            setattr(bill, f"{slot}_approved_at", None)
+        entry = HistoryEntry(
+            stakeholder=user,
+            action=Action.UPDATED,
+            from_status=from_status,
+            comment=comment,
+            changes=changes,
+        )
+        return bill_save(bill, entry)

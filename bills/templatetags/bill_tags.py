@@ -1,0 +1,78 @@
+"""What the bill templates ask the lifecycle: the viewer's buttons, how a status reads, the
+history's wording. No template restates a status rule."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django import template
+
+from bills.models import Bill, BillAction
+from bills.services import lifecycle
+from bills.services.history import describe_changes
+
+register = template.Library()
+
+
+@dataclass(frozen=True)
+class BillButtons:
+    """Each action's Transition (label, help) when the viewer may take it now, else None."""
+
+    approve: lifecycle.Transition | None = None
+    reject: lifecycle.Transition | None = None
+    revert: lifecycle.Transition | None = None
+    update: lifecycle.Transition | None = None
+    send: lifecycle.Transition | None = None
+    void: lifecycle.Transition | None = None
+
+    @property
+    def any(self) -> bool:
+        return any(vars(self).values())
+
+    @property
+    def in_row(self) -> bool:
+        """Whether a dashboard row has a button (it offers approve, reject and send)."""
+        return bool(self.approve or self.reject or self.send)
+
+
+def bill_buttons_for(user, bill: Bill) -> BillButtons:
+    if not getattr(user, "is_authenticated", False):
+        return BillButtons()
+    allowed = lifecycle.bill_available_actions(bill=bill, user=user)
+    return BillButtons(**{name: lifecycle.TRANSITIONS[name] for name in allowed})
+
+
+@register.simple_tag(takes_context=True)
+def bill_buttons(context, bill: Bill) -> BillButtons:
+    """{% bill_buttons bill as buttons %}: the actions the signed-in user may take on it now."""
+    return bill_buttons_for(context["request"].user, bill)
+
+
+@register.filter
+def status_view(bill: Bill) -> lifecycle.StatusView:
+    """{{ bill|status_view }}: the amount's heading, whether it is struck, the invoice stamp."""
+    return lifecycle.STATUS_VIEWS[bill.status]
+
+
+@register.filter
+def next_step(bill: Bill) -> str:
+    """Who acts next on the bill, in a sentence."""
+    return lifecycle.status_next_step(bill)
+
+
+@register.filter
+def history_changes(action: BillAction) -> list[str]:
+    """A history row's changes as short sentences, for the timeline."""
+    return describe_changes(action.changes)
+
+
+@register.filter
+def action_verb(action: str) -> str:
+    """A history row's action as the timeline says it: "undid a decision"."""
+    return lifecycle.HISTORY_VERBS.get(action, action)
+
+
+@register.simple_tag
+def allowed_from(action: str) -> str:
+    """{% allowed_from "update" %}: the statuses an action starts from, "draft or rejected"."""
+    return " or ".join(lifecycle.TRANSITIONS[action].from_statuses)
