@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
+from django.http import HttpRequest
 
 from accounts.models import Role, User
 from billing_site.core.errors import DomainError
@@ -19,7 +18,7 @@ SIGNUP_OFF = "Sign-up is turned off here; ask an admin for an account."
 SIGNUP_FIELDS = ("name", "email", "role", "password")
 
 
-def _clean_text(value: Any, field: str, errors: dict[str, list[str]], *, max_length: int) -> str:
+def _clean_text(value: object, field: str, errors: dict[str, list[str]], *, max_length: int) -> str:
     if value is None or (isinstance(value, str) and not value.strip()):
         errors[field] = ["This field is required."]
         return ""
@@ -39,8 +38,14 @@ def signup_open() -> bool:
     return bool(settings.ALLOW_SIGNUP)
 
 
-def user_signup(*, name: Any, email: Any, role: Any, password: Any) -> User:
-    """Create a user. Raises DomainError naming each bad field; 403 when signup is off."""
+def user_signup(*, name: str, email: str, role: str, password: str) -> User:
+    """Create a user (SPEC "Data": User) and return it; the password is hashed with bcrypt.
+
+    `role` is one of Role.values; names are unique ignoring case. The values are checked again
+    here whatever the caller parsed (text, no NUL byte, lengths, a valid email, the password
+    validators). Raises DomainError: forbidden when sign-up is off (settings.ALLOW_SIGNUP);
+    invalid with `errors` naming each bad field.
+    """
     if not signup_open():
         raise DomainError.forbidden(SIGNUP_OFF)
     errors: dict[str, list[str]] = {}
@@ -74,8 +79,12 @@ def user_signup(*, name: Any, email: Any, role: Any, password: Any) -> User:
         raise DomainError.invalid("That name is taken.", "name") from None
 
 
-def user_authenticate(*, request, name: Any, password: Any) -> User:
-    """The user for this name and password, or one message for any wrong name or password."""
+def user_authenticate(*, request: HttpRequest | None, name: str, password: str) -> User:
+    """The active user with this name and password (SPEC "JSON API": POST /api/session).
+
+    Raises DomainError(kind="invalid") with one message (LOGIN_FAILED) for any wrong, missing
+    or malformed name or password, so a caller cannot tell which was wrong.
+    """
     if not isinstance(name, str) or not isinstance(password, str) or not name or not password:
         raise DomainError(LOGIN_FAILED, kind="invalid")
     if "\x00" in name or "\x00" in password or len(name) > 150 or len(password) > 4096:
@@ -87,5 +96,6 @@ def user_authenticate(*, request, name: Any, password: Any) -> User:
 
 
 def user_logout_everywhere(*, user: User) -> None:
-    """Rotate the session token: every session and API token of the user stops working."""
+    """Rotate the user's session token: every session and API token of the user stops working
+    (SPEC "Data": User.session_token is rotated on logout)."""
     user.rotate_session_token()

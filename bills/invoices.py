@@ -11,6 +11,7 @@ from django.template.loader import render_to_string
 from fpdf import FPDF
 
 from billing_site.core import periods
+from billing_site.core.money import format_money, format_unit_cost
 from bills.models import Bill
 
 
@@ -43,21 +44,8 @@ class Invoice:
         ]
 
 
-def format_money(amount: Decimal) -> str:
-    """1234.5 -> "1,234.50"."""
-    return f"{amount:,.2f}"
-
-
-def format_unit_cost(cost: Decimal) -> str:
-    """The price as stored, without the padding zeros of its 6 places: 0.002500 -> "0.0025"."""
-    text = f"{cost:f}"
-    if "." in text:
-        whole, fraction = text.split(".")
-        text = f"{whole}.{fraction.rstrip('0').ljust(2, '0')}"
-    return text
-
-
 def invoice_for(bill: Bill) -> Invoice:
+    """The invoice document of a bill: its number, the parties, the period and the line."""
     return Invoice(
         number=f"INV-{bill.year}{bill.month:02d}-{bill.pk:06d}",
         company=settings.BILLING_COMPANY_NAME,
@@ -78,6 +66,7 @@ def _latin1(text: str) -> str:
 
 
 def invoice_pdf(invoice: Invoice) -> bytes:
+    """The invoice as an A4 PDF (bytes)."""
     pdf = FPDF(format="A4")
     pdf.set_title(_latin1(f"Invoice {invoice.number}"))
     pdf.set_author(_latin1(invoice.company))
@@ -106,6 +95,7 @@ def invoice_pdf(invoice: Invoice) -> bytes:
 
 
 def invoice_message(bill: Bill) -> EmailMultiAlternatives:
+    """The invoice email to the customer's billing email: text, HTML and the PDF attached."""
     invoice = invoice_for(bill)
     context = {"invoice": invoice}
     message = EmailMultiAlternatives(

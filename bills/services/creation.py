@@ -84,7 +84,8 @@ def bill_create(*, customer_id: int, year: int, month: int, user: User) -> Bill:
                 requires_csm_approval=customer.require_csm_approval,
                 status=Status.DRAFT,
             )
-            return bill_save(bill, HistoryEntry(stakeholder=user, action=Action.CREATED))
+            entry = HistoryEntry(stakeholder=user, action=Action.CREATED)
+            return bill_save(bill=bill, entry=entry)
     except IntegrityError:
         # The partial unique constraint decided a race we did not see coming.
         raise DomainError.conflict(
@@ -152,7 +153,8 @@ def bill_generate(
                 f"Read {len(new_bills) + sum(reasons.values()):,} customers; "
                 f"writing {len(new_bills):,} bills and their history..."
             )
-            created = bills_create(new_bills, HistoryEntry(stakeholder=user, action=Action.CREATED))
+            entry = HistoryEntry(stakeholder=user, action=Action.CREATED)
+            created = bills_create(bills=new_bills, entry=entry)
     except IntegrityError:
         raise DomainError.conflict(
             f"Bills for {periods.label(year, month)} were being created at the same moment; "

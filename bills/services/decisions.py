@@ -26,7 +26,7 @@ def bill_approve(*, bill: Bill | int, user: User, comment: str = "") -> Bill:
     """
     comment = clean_comment(comment)
     with transaction.atomic():
-        bill = lifecycle.bill_lock(bill)
+        bill = lifecycle.bill_lock(bill=bill)
         require(user, Perm.APPROVE_BILL, bill)
         lifecycle.check(bill, "approve")
         slot = approval_slot(user)
@@ -48,7 +48,7 @@ def bill_approve(*, bill: Bill | int, user: User, comment: str = "") -> Bill:
             comment=comment,
             changes={"approval": slot},
         )
-        return bill_save(bill, entry)
+        return bill_save(bill=bill, entry=entry)
 
 
 def bill_reject(*, bill: Bill | int, user: User, comment: str) -> Bill:
@@ -58,14 +58,14 @@ def bill_reject(*, bill: Bill | int, user: User, comment: str) -> Bill:
     """
     comment = clean_comment(comment, required_to="reject a bill")
     with transaction.atomic():
-        bill = lifecycle.bill_lock(bill)
+        bill = lifecycle.bill_lock(bill=bill)
         require(user, Perm.REJECT_BILL, bill)
         lifecycle.check(bill, "reject")
         bill.status = Status.REJECTED
         entry = HistoryEntry(
             stakeholder=user, action=Action.REJECTED, from_status=Status.DRAFT, comment=comment
         )
-        return bill_save(bill, entry)
+        return bill_save(bill=bill, entry=entry)
 
 
 def bill_revert(*, bill: Bill | int, user: User, comment: str) -> Bill:
@@ -76,7 +76,7 @@ def bill_revert(*, bill: Bill | int, user: User, comment: str) -> Bill:
     """
     comment = clean_comment(comment, required_to="undo a decision")
     with transaction.atomic():
-        bill = lifecycle.bill_lock(bill)
+        bill = lifecycle.bill_lock(bill=bill)
         require(user, Perm.REVERT_BILL, bill)
         lifecycle.check(bill, "revert")
         from_status = bill.status
@@ -96,7 +96,7 @@ def bill_revert(*, bill: Bill | int, user: User, comment: str) -> Bill:
             comment=comment,
             changes=changes,
         )
-        return bill_save(bill, entry)
+        return bill_save(bill=bill, entry=entry)
 
 
 def _latest_approval_slot(bill: Bill) -> str:

@@ -65,7 +65,7 @@ def history_row(
     return row
 
 
-def bill_save(bill: Bill, entry: HistoryEntry) -> Bill:
+def bill_save(*, bill: Bill, entry: HistoryEntry) -> Bill:
     """Save the bill and, through the post-save signal, exactly one history row for `entry`."""
     bill.updated_at = timezone.now()
     bill.record_history(entry)
@@ -73,7 +73,7 @@ def bill_save(bill: Bill, entry: HistoryEntry) -> Bill:
     return bill
 
 
-def bills_create(bills: list[Bill], entry: HistoryEntry) -> list[Bill]:
+def bills_create(*, bills: list[Bill], entry: HistoryEntry) -> list[Bill]:
     """Insert new bills in bulk with one `entry` row each (what the signal would write for each
     bill.save(), as two set-based INSERTs). The bills come back with their ids."""
     if not bills:

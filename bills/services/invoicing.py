@@ -29,20 +29,19 @@ def bill_send(*, bill: Bill | int, user: User) -> Bill:
     """
     # The lock is held only while the status changes, never while talking to the mail server.
     with transaction.atomic(durable=True):
-        bill = lifecycle.bill_lock(bill)
+        bill = lifecycle.bill_lock(bill=bill)
         require(user, Perm.SEND_BILL, bill)
         lifecycle.check(bill, "send")
         bill.status = Status.SENT
-        bill_save(
-            bill, HistoryEntry(stakeholder=user, action=Action.SENT, from_status=Status.APPROVED)
-        )
+        entry = HistoryEntry(stakeholder=user, action=Action.SENT, from_status=Status.APPROVED)
+        bill_save(bill=bill, entry=entry)
     try:
         invoice_deliver(bill=bill)
     except Exception as exc:
         logger.exception("Invoice email for bill %s failed", bill.pk)
         reason = f"{type(exc).__name__}: {exc}"[:500]
         with transaction.atomic(durable=True):
-            bill = lifecycle.bill_lock(bill)
+            bill = lifecycle.bill_lock(bill=bill)
             if bill.status == Status.SENT:
                 bill.status = Status.APPROVED
                 entry = HistoryEntry(
@@ -51,7 +50,7 @@ def bill_send(*, bill: Bill | int, user: User) -> Bill:
                     from_status=Status.SENT,
                     comment=f"The invoice email could not be delivered: {reason}",
                 )
-                bill_save(bill, entry)
+                bill_save(bill=bill, entry=entry)
         raise DomainError(
             f"The invoice for bill #{bill.pk} could not be emailed to "
             f"{bill.customer.billing_email} ({reason}). The bill is still approved; "
@@ -69,11 +68,11 @@ def bill_void(*, bill: Bill | int, user: User, comment: str) -> Bill:
     """
     comment = clean_comment(comment, required_to="void a bill")
     with transaction.atomic():
-        bill = lifecycle.bill_lock(bill)
+        bill = lifecycle.bill_lock(bill=bill)
         require(user, Perm.VOID_BILL, bill)
         lifecycle.check(bill, "void")
         bill.status = Status.VOID
         entry = HistoryEntry(
             stakeholder=user, action=Action.VOIDED, from_status=Status.SENT, comment=comment
         )
-        return bill_save(bill, entry)
+        return bill_save(bill=bill, entry=entry)

@@ -196,7 +196,7 @@ def bill_available_actions(*, bill: Bill, user: User) -> frozenset[str]:
     return frozenset(actions)
 
 
-def bill_lock(bill: Bill | int) -> Bill:
+def bill_lock(*, bill: Bill | int) -> Bill:
     """The bill's row (with its customer), locked until the transaction ends, so racing
     decisions queue up and each decides on what the one before it left.
 

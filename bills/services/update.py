@@ -45,7 +45,7 @@ def bill_update(
     comment = clean_comment(comment, required_to="update a bill")
     new_cost = None if overage_unit_cost in (None, "") else parse_unit_cost(overage_unit_cost)
     with transaction.atomic():
-        bill = lifecycle.bill_lock(bill)
+        bill = lifecycle.bill_lock(bill=bill)
         require(user, Perm.UPDATE_BILL, bill)
         lifecycle.check(bill, "update")
         customer = bill.customer
@@ -85,4 +85,4 @@ def bill_update(
             comment=comment,
             changes=changes,
         )
-        return bill_save(bill, entry)
+        return bill_save(bill=bill, entry=entry)

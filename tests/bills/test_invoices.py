@@ -152,3 +152,22 @@ def test_a_refused_send_sends_no_mail(bill_in, sales, finance):
     with pytest.raises(DomainError):
         bill_send(bill=approved, user=sales)
     assert mail.outbox == []
+
+
+# The mark across the printable invoice, by status; "" is no mark (the invoice stands as is).
+STAMPS = {
+    Status.DRAFT: "Draft: not approved",
+    Status.APPROVED: "",
+    Status.REJECTED: "Rejected: written off",
+    Status.SENT: "",
+    Status.VOID: "Void",
+}
+
+
+@pytest.mark.parametrize("status", list(STAMPS))
+def test_the_printable_invoice_is_stamped_with_what_the_bill_is(status, bill_in, client, sales):
+    bill = bill_in(status)
+    client.force_login(sales)
+    html = client.get(f"/bills/{bill.pk}/invoice").content.decode()
+    stamp = html.split('class="invoice-stamp">')[1].split("<")[0] if "invoice-stamp" in html else ""
+    assert stamp == STAMPS[status]
