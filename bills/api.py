@@ -8,182 +8,41 @@ from __future__ import annotations
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import serializers, status
+from rest_framework import status
+from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.permissions import RoleAllows
 from accounts.roles import Perm
-from billing_site.core import periods
 from billing_site.core.api import (
     WRITE_ERRORS,
     CSVExportMixin,
-    DecimalTextField,
-    Int64Field,
-    ModelSerializer,
     StrictSerializer,
     csv_response,
     error_responses,
-    id_field,
     iso_datetime,
-    parse_query,
 )
 from billing_site.core.errors import DomainError
+from billing_site.core.filters import FilterSetBackend
 from billing_site.core.pagination import PagePagination
 from bills import services
-from bills.models import Bill, BillAction, Status
+from bills.filters import BillFilterSet
 from bills.selectors import bill_get, bill_list
+from bills.serializers import (
+    ApproveSerializer,
+    BillCreateSerializer,
+    BillDetailSerializer,
+    BillSerializer,
+    BillUpdateSerializer,
+    CommentSerializer,
+    GenerateSerializer,
+    GenerationSerializer,
+    NoBodySerializer,
+)
 
 TAGS = ["bills"]
-
-
-# --- output --------------------------------------------------------------------------------
-
-
-class BillSummarySerializer(ModelSerializer):
-    customer_id = Int64Field(read_only=True)
-    customer_name = serializers.CharField(source="customer.name", read_only=True)
-    approvals_needed = serializers.IntegerField(
-        read_only=True, help_text="Approvals still missing before the bill is approved."
-    )
-
-    class Meta:
-        model = Bill
-        fields = [
-            "id",
-            "customer_id",
-            "customer_name",
-            "year",
-            "month",
-            "api_usage",
-            "monthly_api_limit",
-            "overage_units",
-            "overage_unit_cost",
-            "overage_amount",
-            "status",
-            "approvals_needed",
-            "created_at",
-            "updated_at",
-        ]
-        read_only_fields = fields
-
-
-class BillSerializer(BillSummarySerializer):
-    usage_changed = serializers.BooleanField(
-        read_only=True,
-        help_text="The month's recorded usage differs from what this unsent bill was computed "
-        "from: Finance may want to recompute it (PATCH /api/bills/{id}).",
-    )
-
-    class Meta(BillSummarySerializer.Meta):
-        fields = [*BillSummarySerializer.Meta.fields, "usage_changed"]
-        read_only_fields = fields
-
-
-class BlankAsNullChoiceField(serializers.ChoiceField):
-    def to_representation(self, value):
-        return None if value == "" else super().to_representation(value)
-
-
-class BillActionSerializer(ModelSerializer):
-    stakeholder_id = Int64Field(read_only=True)
-    stakeholder_name = serializers.CharField(source="stakeholder.name", read_only=True)
-    from_status = BlankAsNullChoiceField(
-        choices=Status.choices, allow_null=True, read_only=True, help_text="null for created."
-    )
-    changes = serializers.JSONField(
-        read_only=True,
-        help_text='What the action changed, e.g. {"overage_unit_cost": ["0.002500", '
-        '"0.002000"]} for a correction or {"approval": "sales"}.',
-    )
-
-    class Meta:
-        model = BillAction
-        fields = [
-            "id",
-            "action",
-            "stakeholder_id",
-            "stakeholder_name",
-            "comment",
-            "from_status",
-            "to_status",
-            "created_at",
-            "changes",
-        ]
-        read_only_fields = fields
-
-
-class BillDetailSerializer(BillSerializer):
-    actions = BillActionSerializer(many=True, read_only=True, help_text="Oldest first.")
-
-    class Meta(BillSerializer.Meta):
-        fields = [*BillSerializer.Meta.fields, "actions"]
-        read_only_fields = fields
-
-
-class GenerationSerializer(serializers.Serializer):
-    created = serializers.IntegerField()
-    skipped = serializers.IntegerField()
-    skipped_reasons = serializers.DictField(
-        child=serializers.IntegerField(),
-        help_text='Skipped customers by reason: "no overage", "already billed", '
-        '"not under contract".',
-    )
-
-
-# --- input ---------------------------------------------------------------------------------
-
-
-def _year(**kwargs):
-    return serializers.IntegerField(
-        min_value=periods.MIN_YEAR, max_value=periods.MAX_YEAR, **kwargs
-    )
-
-
-def _month(**kwargs):
-    return serializers.IntegerField(min_value=1, max_value=12, **kwargs)
-
-
-class BillQuerySerializer(serializers.Serializer):
-    status = serializers.ChoiceField(choices=Status.choices, required=False)
-    customer_id = id_field(required=False)
-    year = _year(required=False)
-    month = _month(required=False)
-
-
-class BillCreateSerializer(StrictSerializer):
-    customer_id = id_field()
-    year = _year()
-    month = _month(help_text="A month that has ended.")
-
-
-class GenerateSerializer(StrictSerializer):
-    year = _year()
-    month = _month(help_text="A month that has ended.")
-
-
-class ApproveSerializer(StrictSerializer):
-    comment = serializers.CharField(required=False, allow_blank=True, default="")
-
-
-class CommentSerializer(StrictSerializer):
-    comment = serializers.CharField(allow_blank=True, help_text="Required, not blank.")
-
-
-class BillUpdateSerializer(StrictSerializer):
-    comment = serializers.CharField(allow_blank=True, help_text="Required: why the correction.")
-    overage_unit_cost = DecimalTextField(
-        required=False,
-        allow_null=True,
-        default=None,
-        help_text="A new price per call for this bill only (at most 6 decimal places). Left "
-        "out: recompute from the customer's current usage, limit and price.",
-    )
-
-
-class NoBodySerializer(StrictSerializer):
-    """No fields; an empty body or {}."""
 
 
 # --- views ---------------------------------------------------------------------------------
@@ -217,7 +76,17 @@ BILL_CSV_HEADER = [
 ]
 
 
-class BillListView(APIView):
+class FilteredBillsView(GenericAPIView):
+    """The bills of bills.filters.BillFilterSet: its query parameters are the filters."""
+
+    filter_backends = [FilterSetBackend]
+    filterset_class = BillFilterSet
+
+    def get_queryset(self):
+        return bill_list()
+
+
+class BillListView(FilteredBillsView):
     pagination_class = PagePagination
     permission_classes = [IsAuthenticated, RoleAllows]
     role_perms = {"POST": Perm.CREATE_BILL}
@@ -225,15 +94,13 @@ class BillListView(APIView):
     @extend_schema(
         tags=TAGS,
         summary="Bills",
-        description="Newest period first, then by customer name. Filters combine (AND).",
-        parameters=[BillQuerySerializer],
+        description="Newest period first, then by customer name, unless `sort` says otherwise. "
+        "Filters combine (AND).",
         responses={200: BillSerializer(many=True), **error_responses(400, 401, 404)},
     )
     def get(self, request):
-        filters = parse_query(BillQuerySerializer, request)
-        paginator = self.pagination_class()
-        page = paginator.paginate_queryset(bill_list(**filters), request, view=self)
-        return paginator.get_paginated_response(BillSerializer(page, many=True).data)
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        return self.get_paginated_response(BillSerializer(page, many=True).data)
 
     @extend_schema(
         tags=TAGS,
@@ -406,12 +273,14 @@ class BillVoidView(BillTransitionView):
         services.bill_void(bill=pk, user=user, comment=comment)
 
 
-class BillCSVView(CSVExportMixin, APIView):
+class BillCSVView(CSVExportMixin, FilteredBillsView):
+    pagination_class = None
+
     @extend_schema(
         tags=TAGS,
         summary="Bills as CSV",
-        description="The same rows and filters as GET /api/bills, unpaginated, streamed.",
-        parameters=[BillQuerySerializer],
+        description="The same rows, order and filters as GET /api/bills, unpaginated, streamed.",
+        filters=True,
         responses={
             (200, "text/csv"): OpenApiResponse(
                 OpenApiTypes.STR, description=",".join(BILL_CSV_HEADER)
@@ -420,7 +289,7 @@ class BillCSVView(CSVExportMixin, APIView):
         },
     )
     def get(self, request):
-        filters = parse_query(BillQuerySerializer, request)
+        bills = self.filter_queryset(self.get_queryset())
         rows = (
             (
                 b.pk,
@@ -438,6 +307,6 @@ class BillCSVView(CSVExportMixin, APIView):
                 iso_datetime(b.created_at),
                 iso_datetime(b.updated_at),
             )
-            for b in bill_list(**filters).iterator(chunk_size=2000)
+            for b in bills.iterator(chunk_size=2000)
         )
         return csv_response("bills.csv", BILL_CSV_HEADER, rows)

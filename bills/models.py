@@ -97,7 +97,7 @@ class Bill(models.Model):
             # Voided bills stay as history; the customer-month may then be billed again.
             models.UniqueConstraint(
                 fields=["customer", "year", "month"],
-                condition=~Q(status="void"),
+                condition=live_q(),
                 name="bill_one_live_per_customer_month",
             ),
             models.CheckConstraint(

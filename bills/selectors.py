@@ -28,23 +28,14 @@ def _with_current_usage(qs: QuerySet[Bill]) -> QuerySet[Bill]:
     return qs.annotate(current_usage=Subquery(current))
 
 
-def bill_list(
-    *,
-    status: str | None = None,
-    customer_id: int | None = None,
-    year: int | None = None,
-    month: int | None = None,
-) -> QuerySet[Bill]:
-    """Newest period first; each row carries its customer, CSM and current usage."""
+def bill_list() -> QuerySet[Bill]:
+    """Every bill, newest period first (then customer name, then newest bill).
+
+    Joins the customer and its CSM; annotates `current_usage`, the month's usage as recorded
+    now (None when no row), so `usage_changed` costs no query per row. Which bills a list shows
+    and in which order is bills.filters.BillFilterSet's.
+    """
     qs = Bill.objects.select_related("customer", "customer__csm")
-    if status:
-        qs = qs.filter(status=status)
-    if customer_id:
-        qs = qs.filter(customer_id=customer_id)
-    if year:
-        qs = qs.filter(year=year)
-    if month:
-        qs = qs.filter(month=month)
     return _with_current_usage(qs).order_by("-year", "-month", "customer__name", "-id")
 
 
@@ -90,7 +81,9 @@ def bill_list_stale(recorded: Iterable[tuple[int, int, int, int]]) -> list[Bill]
 
 
 def bill_detail_queryset() -> QuerySet[Bill]:
-    """Bills with their history (oldest first) and the approvers, for the detail page and API."""
+    """Bills for a detail page or answer: joins the customer, its CSM and the approvers,
+    prefetches the history (`actions`, oldest first, each with its stakeholder) and annotates
+    `current_usage` as bill_list does."""
     actions = BillAction.objects.select_related("stakeholder").order_by("created_at", "id")
     return _with_current_usage(
         Bill.objects.select_related(
@@ -99,21 +92,25 @@ def bill_detail_queryset() -> QuerySet[Bill]:
     )
 
 
-def bill_get(pk: int) -> Bill | None:
-    return bill_detail_queryset().filter(pk=pk).first()
+def bill_get(pk: int, *, history: bool = True) -> Bill | None:
+    """One bill, or None. With its history as bill_detail_queryset gives it; with
+    `history=False`, only what a row of bill_list carries (one query fewer)."""
+    bills = bill_detail_queryset() if history else bill_list()
+    return bills.filter(pk=pk).first()
 
 
-def bill_status_totals(**filters) -> list[dict]:
-    """Each status with its number of bills and their total amount: one grouped query.
+def bill_status_totals(*, bills: QuerySet[Bill] | None = None) -> list[dict]:
+    """Each status, in the lifecycle's order, as {"value", "label", "count", "amount"}: how
+    many of `bills` (default: every bill) have it and their total amount. One grouped query.
 
-    The database adds the amounts (a NUMERIC sum, exact on PostgreSQL); Python only adds the
-    five per-status totals for "All", which is exact in Decimal.
+    The database adds the amounts (a NUMERIC sum, exact on PostgreSQL); whoever shows "All"
+    adds the five per-status totals, which is exact in Decimal.
     """
     rows = (
-        Bill.objects.filter(**filters)
+        (Bill.objects.all() if bills is None else bills)
+        .order_by()
         .values("status")
         .annotate(count=Count("id"), amount=Sum("overage_amount"))
-        .order_by()
     )
     found = {row["status"]: row for row in rows}
     return [

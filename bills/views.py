@@ -12,7 +12,6 @@ from functools import partial
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db.models import QuerySet
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -21,8 +20,10 @@ from django_htmx.http import reswap, retarget, trigger_client_event
 
 from billing_site.core import periods
 from billing_site.core.errors import DomainError
+from billing_site.core.filters import filter_for_page
 from billing_site.core.http import add_domain_errors, forbidden, safe_next
-from bills.forms import BillFilterForm, GenerateForm
+from bills.filters import BillPageFilterSet
+from bills.forms import GenerateForm, RowsForm
 from bills.invoices import invoice_for, invoice_pdf
 from bills.models import Bill
 from bills.selectors import bill_get, bill_list, bill_status_totals
@@ -41,38 +42,20 @@ BILLS_CHANGED = "billsChanged"  # a row changed: the status counts refresh
 BILLS_GENERATED = "billsGenerated"  # new bills: the whole table refreshes
 
 
-ORDERINGS = {
-    "": ("-year", "-month", "customer__name", "-id"),
-    "amount": ("-overage_amount", "-year", "-month", "-id"),
-    "customer": ("customer__name", "-year", "-month", "-id"),
-    "oldest": ("created_at", "id"),
-}
-
-
-def dashboard_bills(filters: dict) -> tuple[QuerySet[Bill], list[dict]]:
-    """The dashboard's rows, and per status (ignoring the status filter) a count and a sum."""
-    bills = bill_list(status=filters["status"], year=filters["year"], month=filters["month"])
-    count_filters = {k: filters[k] for k in ("year", "month") if filters[k]}
-    if filters["customer"]:
-        bills = bills.filter(customer__name__icontains=filters["customer"])
-        count_filters["customer__name__icontains"] = filters["customer"]
-    return bills.order_by(*ORDERINGS[filters["sort"]]), bill_status_totals(**count_filters)
-
-
 @require_GET
 def dashboard(request):
-    form = BillFilterForm(request.GET)
-    filters = form.filters()
-    bills, statuses = dashboard_bills(filters)
-    page = Paginator(bills, filters["per_page"]).get_page(filters["page"])
+    filterset, bills = filter_for_page(BillPageFilterSet, request, bill_list())
+    rows_form = RowsForm(request.GET)
+    # The tiles count every status: the filters less the status one.
+    statuses = bill_status_totals(bills=filterset.qs_without("status"))
     context = {
-        "form": form,
-        "filters": filters,
-        "page": page,
+        "form": filterset.form,
+        "rows_form": rows_form,
+        "filters": filterset.form.cleaned_data,
+        "page": Paginator(bills, rows_form.rows()).get_page(request.GET.get("page")),
         "statuses": statuses,
         "total": sum(s["count"] for s in statuses),
         "total_amount": sum((s["amount"] for s in statuses), Decimal("0.00")),
-        "period_filter": f"{filters['year']}-{filters['month']:02d}" if filters["year"] else "",
         "back": request.get_full_path(),
         "generate_form": GenerateForm(),
     }
@@ -198,7 +181,7 @@ def act(
         "done": "" if error else done,
     }
     if (request.htmx.target or "").startswith("bill-row-"):
-        bill = bill_list().filter(pk=pk).first()
+        bill = bill_get(pk, history=False)
         context = {"bill": bill, "back": back, **notice}
         response = render(request, "bills/dashboard.html#bill_row", context, status=status)
     else:

@@ -1,15 +1,6 @@
 from django.contrib import admin
 
 from customers.models import Customer
-from usage.models import Usage
-
-
-class UsageInline(admin.TabularInline):
-    model = Usage
-    extra = 0
-    fields = ("year", "month", "api_usage", "updated_at")
-    readonly_fields = ("updated_at",)
-    ordering = ("-year", "-month")
 
 
 @admin.register(Customer)
@@ -26,4 +17,5 @@ class CustomerAdmin(admin.ModelAdmin):
     list_filter = ("csm", "require_csm_approval")
     search_fields = ("name", "billing_email")
     list_select_related = ("csm",)
-    inlines = [UsageInline]
+    # usage/admin.py adds the customer's usage as an inline (usage sits above customers).
+    inlines: list = []

@@ -5,20 +5,17 @@ from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers
+from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from billing_site.core.api import (
-    Int64Field,
-    ModelSerializer,
-    error_responses,
-    id_field,
-    parse_query,
-)
+from billing_site.core.api import Int64Field, ModelSerializer, error_responses
 from billing_site.core.errors import DomainError
+from billing_site.core.filters import FilterSetBackend
 from billing_site.core.pagination import PagePagination
-from bills.api import BillSummarySerializer
 from bills.selectors import bill_list_of_customer
+from bills.serializers import BillSummarySerializer
+from customers.filters import CustomerFilterSet
 from customers.models import Customer
 from customers.selectors import customer_get, customer_list
 from usage.selectors import usage_recent, with_current_usage
@@ -86,33 +83,24 @@ class CustomerDetailSerializer(CustomerSerializer):
         return BillSummarySerializer(self.context["bills"], many=True).data
 
 
-class CustomerQuerySerializer(serializers.Serializer):
-    search = serializers.CharField(
-        required=False, max_length=200, help_text="Part of the name, any case."
-    )
-    csm_id = id_field(required=False, help_text="Customers this CSM (a user id) manages.")
-    require_csm_approval = serializers.BooleanField(
-        required=False, allow_null=True, default=None, help_text="true or false."
-    )
-
-
-class CustomerListView(APIView):
+class CustomerListView(GenericAPIView):
     pagination_class = PagePagination
+    filter_backends = [FilterSetBackend]
+    filterset_class = CustomerFilterSet
+
+    def get_queryset(self):
+        return customer_list()
 
     @extend_schema(
         tags=TAGS,
         summary="Customers",
         description="By name. Filters combine (AND).",
-        parameters=[CustomerQuerySerializer],
         responses={200: CustomerListItemSerializer(many=True), **error_responses(400, 401, 404)},
     )
     def get(self, request):
-        filters = parse_query(CustomerQuerySerializer, request)
-        paginator = self.pagination_class()
-        page = paginator.paginate_queryset(
-            with_current_usage(customer_list(**filters)), request, view=self
-        )
-        return paginator.get_paginated_response(CustomerListItemSerializer(page, many=True).data)
+        customers = with_current_usage(self.filter_queryset(self.get_queryset()))
+        page = self.paginate_queryset(customers)
+        return self.get_paginated_response(CustomerListItemSerializer(page, many=True).data)
 
 
 class CustomerDetailView(APIView):

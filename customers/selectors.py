@@ -7,23 +7,12 @@ from django.db.models import QuerySet
 from customers.models import Customer
 
 
-def customer_list(
-    *,
-    search: str | None = None,
-    csm_id: int | None = None,
-    require_csm_approval: bool | None = None,
-) -> QuerySet[Customer]:
-    """Customers by name (then id) with their CSM; `search` is part of the name, any case."""
-    qs = Customer.objects.select_related("csm")
-    if search and search.strip():
-        qs = qs.filter(name__icontains=search.strip())
-    if csm_id:
-        qs = qs.filter(csm_id=csm_id)
-    if require_csm_approval is not None:
-        qs = qs.filter(require_csm_approval=require_csm_approval)
-    return qs.order_by("name", "id")
+def customer_list() -> QuerySet[Customer]:
+    """Every customer by name (then id), its CSM joined. Which customers a list shows is
+    customers.filters.CustomerFilterSet's."""
+    return Customer.objects.select_related("csm").order_by("name", "id")
 
 
 def customer_get(pk: int) -> Customer | None:
-    """One customer with its CSM, or None."""
+    """One customer with its CSM joined, or None."""
     return Customer.objects.select_related("csm").filter(pk=pk).first()

@@ -5,8 +5,9 @@ from django.http import Http404
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from billing_site.core.filters import filter_for_page
 from bills.selectors import bill_list_of_customer
-from customers.forms import CustomerSearchForm
+from customers.filters import CustomerPageFilterSet
 from customers.selectors import customer_get, customer_list
 from usage.charts import NARROW, WIDE, usage_chart
 from usage.selectors import usage_months, with_current_usage
@@ -16,11 +17,10 @@ PER_PAGE = 25
 
 @require_GET
 def customer_index(request):
-    form = CustomerSearchForm(request.GET)
-    search = form.search()
-    customers = with_current_usage(customer_list(search=search))
-    page = Paginator(customers, PER_PAGE).get_page(request.GET.get("page"))
-    context = {"form": form, "search": search, "page": page}
+    filterset, customers = filter_for_page(CustomerPageFilterSet, request, customer_list())
+    page = Paginator(with_current_usage(customers), PER_PAGE).get_page(request.GET.get("page"))
+    search = filterset.form.cleaned_data.get("q", "")
+    context = {"form": filterset.form, "search": search, "page": page}
     if request.htmx and not request.htmx.history_restore_request:
         return render(request, "customers/index.html#customer_results", context)
     return render(request, "customers/index.html", context)

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import re
-
 from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
+from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from accounts.permissions import RoleAllows
 from accounts.roles import Perm
@@ -24,16 +22,16 @@ from billing_site.core.api import (
     error_responses,
     id_field,
     iso_datetime,
-    parse_query,
 )
 from billing_site.core.errors import DomainError
+from billing_site.core.filters import FilterSetBackend
 from billing_site.core.pagination import PagePagination
+from usage.filters import UsageFilterSet
 from usage.models import Usage
 from usage.selectors import usage_list
 from usage.services import MAX_ITEMS, usage_record_many
 
 TAGS = ["usage"]
-PERIOD = re.compile(r"(\d{4})-(\d{2})")
 
 
 class UsageSerializer(ModelSerializer):
@@ -53,43 +51,6 @@ class UsageSerializer(ModelSerializer):
             "updated_at",
         ]
         read_only_fields = fields
-
-
-@extend_schema_field(
-    {"type": "string", "pattern": r"^\d{4}-(0[1-9]|1[0-2])$", "example": "2026-10"}
-)
-class PeriodField(serializers.Field):
-    """A month as YYYY-MM -> (year, month)."""
-
-    default_error_messages = {"invalid": "Enter a month as YYYY-MM, e.g. 2026-10."}
-
-    def to_internal_value(self, data):
-        match = PERIOD.fullmatch(data.strip()) if isinstance(data, str) else None
-        if not match or not 1 <= int(match[2]) <= 12:
-            self.fail("invalid")
-        return int(match[1]), int(match[2])
-
-    def to_representation(self, value):
-        return f"{value[0]:04d}-{value[1]:02d}"
-
-
-class UsageQuerySerializer(serializers.Serializer):
-    customer_id = id_field(required=False)
-    year = serializers.IntegerField(
-        required=False, min_value=periods.MIN_YEAR, max_value=periods.MAX_YEAR
-    )
-    month = serializers.IntegerField(required=False, min_value=1, max_value=12)
-
-    def get_fields(self):
-        # "from" is a Python keyword, so these two cannot be class attributes.
-        fields = super().get_fields()
-        fields["from"] = PeriodField(
-            required=False, source="from_period", help_text="From this month on (inclusive)."
-        )
-        fields["to"] = PeriodField(
-            required=False, source="to_period", help_text="Up to this month (inclusive)."
-        )
-        return fields
 
 
 class UsageItemSerializer(serializers.Serializer):
@@ -155,7 +116,17 @@ def _batch_error_body(error: DomainError) -> dict | None:
     return {"detail": error.message}
 
 
-class UsageView(APIView):
+class FilteredUsageView(GenericAPIView):
+    """The usage rows of usage.filters.UsageFilterSet: its query parameters are the filters."""
+
+    filter_backends = [FilterSetBackend]
+    filterset_class = UsageFilterSet
+
+    def get_queryset(self):
+        return usage_list()
+
+
+class UsageView(FilteredUsageView):
     pagination_class = PagePagination
     permission_classes = [IsAuthenticated, RoleAllows]
     role_perms = {"POST": Perm.RECORD_USAGE}
@@ -164,14 +135,11 @@ class UsageView(APIView):
         tags=TAGS,
         summary="Usage",
         description="Newest month first, then by customer name. Filters combine (AND).",
-        parameters=[UsageQuerySerializer],
         responses={200: UsageSerializer(many=True), **error_responses(400, 401, 404)},
     )
     def get(self, request):
-        filters = parse_query(UsageQuerySerializer, request)
-        paginator = self.pagination_class()
-        page = paginator.paginate_queryset(usage_list(**filters), request, view=self)
-        return paginator.get_paginated_response(UsageSerializer(page, many=True).data)
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        return self.get_paginated_response(UsageSerializer(page, many=True).data)
 
     @extend_schema(
         tags=TAGS,
@@ -197,12 +165,14 @@ class UsageView(APIView):
         return Response({"created": result.created, "updated": result.updated})
 
 
-class UsageCSVView(CSVExportMixin, APIView):
+class UsageCSVView(CSVExportMixin, FilteredUsageView):
+    pagination_class = None
+
     @extend_schema(
         tags=TAGS,
         summary="Usage as CSV",
         description="The same rows and filters as GET /api/usage, unpaginated, streamed.",
-        parameters=[UsageQuerySerializer],
+        filters=True,
         responses={
             (200, "text/csv"): OpenApiResponse(
                 OpenApiTypes.STR,
@@ -212,7 +182,7 @@ class UsageCSVView(CSVExportMixin, APIView):
         },
     )
     def get(self, request):
-        filters = parse_query(UsageQuerySerializer, request)
+        usage = self.filter_queryset(self.get_queryset())
         rows = (
             [
                 u.customer_id,
@@ -222,7 +192,7 @@ class UsageCSVView(CSVExportMixin, APIView):
                 u.api_usage,
                 iso_datetime(u.updated_at),
             ]
-            for u in usage_list(**filters).iterator(chunk_size=2000)
+            for u in usage.iterator(chunk_size=2000)
         )
         header = ["customer_id", "customer_name", "year", "month", "api_usage", "updated_at"]
         return csv_response("usage.csv", header, rows)

@@ -11,6 +11,7 @@ from django.utils.html import format_html, format_html_join
 from billing_site.core import periods
 from customers.models import Customer
 from usage.csv_import import MAX_BYTES, MAX_ROWS
+from usage.services import NOT_A_NUMBER, UsageRow, UsageRowError, usage_row_parse
 
 
 class CustomerSelect(forms.Select):
@@ -36,7 +37,10 @@ class CustomerSelect(forms.Select):
 
 
 class UsageEntryForm(forms.Form):
-    """One customer-month. Ranges, the future and unknown customers are the service's call."""
+    """One customer-month, typed by a person. The form carries labels and widgets; the values go
+    through the one row schema (usage.services.usage_row_parse), so a count is digits only: the
+    "250.000" a person may type for 250 thousand is refused, where an IntegerField would take it
+    as 250. The future and unknown customers are the service's call (`add_row_errors`)."""
 
     customer = forms.ModelChoiceField(
         label="Customer",
@@ -44,32 +48,58 @@ class UsageEntryForm(forms.Form):
         empty_label="Choose…",
         widget=CustomerSelect,
     )
-    year = forms.IntegerField(label="Year")
-    month = forms.TypedChoiceField(
-        label="Month", coerce=int, choices=[(m, calendar.month_name[m]) for m in range(1, 13)]
+    year = forms.CharField(label="Year", widget=forms.TextInput(attrs={"inputmode": "numeric"}))
+    month = forms.ChoiceField(
+        label="Month", choices=[(m, calendar.month_name[m]) for m in range(1, 13)]
     )
-    api_usage = forms.IntegerField(
+    api_usage = forms.CharField(
         label="API usage",
-        help_text="The month's total API calls; recording a month again replaces its total.",
+        help_text="The month's total API calls in digits, e.g. 1250000; recording a month "
+        "again replaces its total.",
         # Text, not type=number: browsers round numbers past 2^53, and usage is 64-bit.
         widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
     )
+
+    row: UsageRow | None = None
 
     def __init__(self, *args, **kwargs):
         year, month = periods.last_ended_month()
         kwargs.setdefault("initial", {"year": year, "month": month})
         super().__init__(*args, prefix="entry", **kwargs)
         self.fields["customer"].label_from_instance = lambda customer: customer.name
-        self.fields["year"].widget.attrs.update(inputmode="numeric")
 
-    def item(self) -> dict[str, int]:
-        data = self.cleaned_data
-        return {
-            "customer_id": data["customer"].pk,
-            "year": data["year"],
-            "month": data["month"],
-            "api_usage": data["api_usage"],
+    def clean(self):
+        data = super().clean()
+        customer = data.get("customer")
+        raw = {
+            "customer_id": customer.pk if customer else None,
+            "year": data.get("year"),
+            "month": data.get("month"),
+            "api_usage": data.get("api_usage"),
         }
+        self.row, errors = usage_row_parse(raw=raw)
+        # A field its own widget already refused (blank, not a choice) keeps that one message.
+        self.add_row_errors([e for e in errors if _FIELD.get(e.field, e.field) not in self.errors])
+        return data
+
+    def add_row_errors(self, errors: list[UsageRowError]) -> None:
+        """The schema's or the service's refusal of this row, on the fields."""
+        for error in errors:
+            name = _FIELD.get(error.field, error.field)
+            message = error.message
+            if error.code == NOT_A_NUMBER:
+                message = f"{message} {_typed(self.data.get(self.add_prefix(name)))}"
+            self.add_error(name if name in self.fields else None, message)
+
+
+_FIELD = {"customer_id": "customer"}
+
+
+def _typed(value: object) -> str:
+    shown = str(value).strip()
+    if len(shown) > 30:
+        shown = shown[:29] + "…"
+    return f"“{shown}” is not one: type digits only, without separators or a decimal point."
 
 
 class UsageUploadForm(forms.Form):

@@ -42,30 +42,12 @@ def _between(qs: QuerySet[Usage], first: tuple[int, int], last: tuple[int, int])
     )
 
 
-def usage_list(
-    *,
-    customer_id: int | None = None,
-    year: int | None = None,
-    month: int | None = None,
-    from_period: tuple[int, int] | None = None,
-    to_period: tuple[int, int] | None = None,
-) -> QuerySet[Usage]:
-    """Usage rows with their customer, newest month first, then by customer name;
-    `from_period`/`to_period` are inclusive (year, month)."""
-    qs = Usage.objects.select_related("customer")
-    if customer_id:
-        qs = qs.filter(customer_id=customer_id)
-    if year:
-        qs = qs.filter(year=year)
-    if month:
-        qs = qs.filter(month=month)
-    if from_period:
-        fy, fm = from_period
-        qs = qs.filter(Q(year__gt=fy) | Q(year=fy, month__gte=fm))
-    if to_period:
-        ty, tm = to_period
-        qs = qs.filter(Q(year__lt=ty) | Q(year=ty, month__lte=tm))
-    return qs.order_by("-year", "-month", "customer__name", "id")
+def usage_list() -> QuerySet[Usage]:
+    """Usage rows with their customer, newest month first, then by customer name. Filtering is
+    usage.filters.UsageFilterSet's."""
+    return Usage.objects.select_related("customer").order_by(
+        "-year", "-month", "customer__name", "id"
+    )
 
 
 def usage_of_month(*, customer_id: int, year: int, month: int) -> int:

@@ -1,10 +1,19 @@
-"""Recording usage: one month's total per customer, all or nothing, in set-based SQL."""
+"""Recording usage: one month's total per customer, all or nothing, in set-based SQL.
+
+One row schema for every way usage comes in, the JSON API, a CSV file and the record page's form
+(SPEC "Data": Usage; "JSON API": POST /api/usage): `usage_row_parse` reads one raw row into a
+`UsageRow` or `UsageRowError`s; `usage_record_many` checks a batch against the database and
+today's date and writes it all or not at all; `usage_check_many` runs the same checks and writes
+nothing. Errors are data (row, field, code, message); callers word them for their readers.
+"""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from datetime import date
+from typing import NamedTuple
 
 from django.db import transaction
 from django.utils import timezone
@@ -18,8 +27,81 @@ from usage.models import Usage
 
 MAX_ITEMS = 10_000
 MAX_USAGE = 2**63 - 1
+MAX_ID = 2**63 - 1
 FIELDS = ("customer_id", "year", "month", "api_usage")
+# ASCII digits only (str.isdigit would take "²" and int() takes "１２" or "1_000"); the sign lets
+# "-5" be refused by its range rather than as "not a number". 20 digits cover 2^64.
 _WHOLE_NUMBER = re.compile(r"-?[0-9]{1,20}")
+
+REQUIRED = "required"
+UNKNOWN_FIELD = "unknown_field"
+NOT_AN_OBJECT = "not_an_object"
+NOT_A_NUMBER = "not_a_number"
+OUT_OF_RANGE = "out_of_range"
+FUTURE_MONTH = "future_month"
+UNKNOWN_CUSTOMER = "unknown_customer"
+DUPLICATE = "duplicate"
+
+_RANGES: dict[str, tuple[int, int, str]] = {
+    # An id past 64 bits can never match, and SQLite cannot even bind it (OverflowError, a 500).
+    "customer_id": (1, MAX_ID, f"Enter a customer id from 1 to {MAX_ID}."),
+    "year": (
+        periods.MIN_YEAR,
+        periods.MAX_YEAR,
+        f"Enter a year between {periods.MIN_YEAR} and {periods.MAX_YEAR}.",
+    ),
+    "month": (1, 12, "Enter a month from 1 to 12."),
+    "api_usage": (0, MAX_USAGE, f"Usage must be between 0 and {MAX_USAGE}."),
+}
+
+
+class UsageRow(NamedTuple):
+    """One customer-month's total as recorded: ids, calendar year and month (1-12), and the
+    month's API calls. A tuple (customer_id, year, month, api_usage), the shape
+    bills.selectors.bill_list_stale takes."""
+
+    customer_id: int
+    year: int
+    month: int
+    api_usage: int
+
+
+@dataclass(frozen=True)
+class UsageRowError:
+    """Why the row numbered `row` was refused.
+
+    `row` is the number the caller gave the parser (the index in a batch). `field` is one of
+    FIELDS, an unknown field's name, or "" for the row as a whole. `code` is one of REQUIRED,
+    UNKNOWN_FIELD, NOT_AN_OBJECT, NOT_A_NUMBER, OUT_OF_RANGE, FUTURE_MONTH, UNKNOWN_CUSTOMER,
+    DUPLICATE; `message` is the API's sentence. A DUPLICATE names the row that first set the
+    customer-month in `first_row`.
+    """
+
+    row: int
+    field: str
+    code: str
+    message: str
+    first_row: int | None = None
+
+
+class UsageRowsError(DomainError):
+    """A batch refused for its rows; nothing was written.
+
+    `row_errors` is the structured list, by row; `errors` is what the API answers under
+    "items": {"3": {"api_usage": ["..."]}} (the row as a whole under "non_field_errors").
+    """
+
+    def __init__(self, row_errors: list[UsageRowError], *, total: int):
+        by_row: dict[str, dict[str, list[str]]] = {}
+        for error in row_errors:
+            fields = by_row.setdefault(str(error.row), {})
+            fields.setdefault(error.field or "non_field_errors", []).append(error.message)
+        super().__init__(
+            f"{len(by_row)} of {total} usage items are invalid; nothing was recorded.",
+            kind="invalid",
+            errors=by_row,  # type: ignore[arg-type]
+        )
+        self.row_errors = row_errors
 
 
 @dataclass
@@ -28,101 +110,156 @@ class UsageResult:
     updated: int
 
 
-def _int(value: Any) -> int | None:
-    # JSON numbers only (or digit strings from CSV/forms); never a bool or a float like 1.5.
+RawItem = Mapping[str, object] | UsageRow
+
+
+def usage_row_parse(*, raw: object, row: int = 0) -> tuple[UsageRow | None, list[UsageRowError]]:
+    """Read one raw row into a UsageRow (SPEC "Data": Usage).
+
+    `raw` maps the FIELDS to values: a JSON item (numbers), a CSV line's cells by column or the
+    record page's fields (strings; a blank is None). A value is an integer or a string of ASCII
+    digits with an optional minus sign and surrounding spaces; a bool, a float (even 3.0) or any
+    other text is refused, never rounded (SPEC: counts are integers). Ranges: customer_id 1 to
+    2^63-1, year 2000-2999, month 1-12, api_usage 0 to 2^63-1 API calls. Fields other than
+    FIELDS are refused, so a typo never passes silently.
+
+    Returns (the row, []) or (None, its errors), each UsageRowError numbered `row`. Raises
+    nothing; what needs the database or today's date is usage_check_many's.
+    """
+    if not isinstance(raw, Mapping):
+        return None, [UsageRowError(row, "", NOT_AN_OBJECT, "Each item must be an object.")]
+    errors = [
+        UsageRowError(row, str(name), UNKNOWN_FIELD, "Unknown field.")
+        for name in sorted(str(name) for name in raw if name not in FIELDS)
+    ]
+    values: dict[str, int] = {}
+    for name in FIELDS:
+        value = raw.get(name)
+        number = _whole_number(value)
+        low, high, out_of_range = _RANGES[name]
+        if value is None:
+            errors.append(UsageRowError(row, name, REQUIRED, "This field is required."))
+        elif number is None:
+            errors.append(UsageRowError(row, name, NOT_A_NUMBER, "Enter a whole number."))
+        elif not low <= number <= high:
+            errors.append(UsageRowError(row, name, OUT_OF_RANGE, out_of_range))
+        else:
+            values[name] = number
+    if errors:
+        return None, errors
+    return UsageRow(**values), []
+
+
+def usage_check_many(*, items: Sequence[RawItem], user: User) -> list[UsageRowError]:
+    """Every problem usage_record_many would refuse `items` for, row by row; writes nothing.
+
+    For a caller that cannot record anyway (a CSV file with lines it could not read) and still
+    wants to list every problem in one pass. Takes the same items (an empty list is fine: no
+    problems). Raises DomainError(kind="forbidden") for a role that may not record usage and
+    DomainError(kind="invalid", field "items") for a batch that is not a list or is too long.
+    """
+    _require_recorder(user)
+    _require_batch(items, allow_empty=True)
+    return _checked(items, periods.today())[1]
+
+
+def usage_record_many(*, items: Sequence[RawItem], user: User) -> UsageResult:
+    """Set each customer-month's total (API calls), creating or replacing it; all or nothing.
+
+    `items`: 1 to MAX_ITEMS raw rows (see usage_row_parse) or UsageRows. On top of each row's
+    schema: a month that has started (today, settings.TIME_ZONE), a customer that exists, and
+    each customer-month once (SPEC "JSON API": POST /api/usage).
+
+    Raises DomainError(kind="forbidden") for a role other than Finance; DomainError(kind=
+    "invalid", field "items") for a batch that is not a non-empty list of at most MAX_ITEMS;
+    UsageRowsError (kind "invalid") listing every bad row. Nothing is written then.
+    """
+    _require_recorder(user)
+    _require_batch(items, allow_empty=False)
+    rows, errors = _checked(items, periods.today())
+    if errors:
+        raise UsageRowsError(errors, total=len(items))
+    return _upsert(rows)
+
+
+def usage_record(
+    *, customer: Customer, year: int, month: int, api_usage: int, user: User
+) -> UsageResult:
+    """One customer-month's total (API calls): usage_record_many of one row, same rules and
+    errors (the row is "0")."""
+    row = UsageRow(customer_id=customer.pk, year=year, month=month, api_usage=api_usage)
+    return usage_record_many(items=[row], user=user)
+
+
+# --- checking --------------------------------------------------------------------------------
+
+
+def _whole_number(value: object) -> int | None:
+    # Checked before int(): int(True) is 1 and int(2.9) is 2.
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
         return value
-    if isinstance(value, float):
-        return int(value) if value.is_integer() else None
     if isinstance(value, str) and _WHOLE_NUMBER.fullmatch(value.strip()):
         return int(value.strip())
     return None
 
 
-def _validate_item(item: Any, today) -> tuple[dict[str, int] | None, dict[str, list[str]]]:
-    if not isinstance(item, dict):
-        return None, {"non_field_errors": ["Each item must be an object."]}
-    errors: dict[str, list[str]] = {}
-    unknown = sorted(set(item) - set(FIELDS))
-    for name in unknown:
-        errors[str(name)] = ["Unknown field."]
-    values: dict[str, int] = {}
-    for name in FIELDS:
-        if name not in item or item[name] is None:
-            errors[name] = ["This field is required."]
-            continue
-        number = _int(item[name])
-        if number is None:
-            errors[name] = ["Enter a whole number."]
-            continue
-        values[name] = number
-    # An id past 64 bits can never match, and SQLite cannot even bind it (OverflowError, a 500).
-    if "customer_id" in values and not 1 <= values["customer_id"] <= MAX_USAGE:
-        errors["customer_id"] = [f"Enter a customer id from 1 to {MAX_USAGE}."]
-    if "year" in values and not periods.MIN_YEAR <= values["year"] <= periods.MAX_YEAR:
-        errors["year"] = [f"Enter a year between {periods.MIN_YEAR} and {periods.MAX_YEAR}."]
-    if "month" in values and not 1 <= values["month"] <= 12:
-        errors["month"] = ["Enter a month from 1 to 12."]
-    if "api_usage" in values and not 0 <= values["api_usage"] <= MAX_USAGE:
-        errors["api_usage"] = ["Usage must be between 0 and 9223372036854775807."]
-    period_ok = "year" not in errors and "month" not in errors and {"year", "month"} <= set(values)
-    if period_ok and (values["year"], values["month"]) > (today.year, today.month):
-        errors["month"] = ["This month is in the future; usage can be recorded once it starts."]
-    return (None if errors else values), errors
-
-
-def usage_record_many(*, items: list[Any], user: User) -> UsageResult:
-    """Set each customer-month's total. Any bad item refuses the whole batch.
-
-    Raises DomainError(kind="invalid") whose `errors` maps an item's index to its field errors,
-    e.g. {"3": {"api_usage": ["..."]}}; nothing is written then.
-    """
+def _require_recorder(user: User) -> None:
     if not can(user, Perm.RECORD_USAGE):
         raise DomainError.forbidden(f"Your role ({user.role}) may not record usage.")
-    if not isinstance(items, list) or not items:
+
+
+def _require_batch(items: object, *, allow_empty: bool) -> None:
+    if not isinstance(items, list | tuple) or not (items or allow_empty):
         raise DomainError.invalid("Send one usage item or a non-empty list of them.", "items")
     if len(items) > MAX_ITEMS:
         raise DomainError.invalid(f"Send at most {MAX_ITEMS:,} items at a time.", "items")
-    today = periods.today()
-    by_index: dict[str, dict[str, list[str]]] = {}
-    clean: list[tuple[int, dict[str, int]]] = []
+
+
+def _checked(items: Sequence[RawItem], today: date) -> tuple[list[UsageRow], list[UsageRowError]]:
+    """(the rows, []) when every item is good, else ([], the errors by row)."""
+    errors: list[UsageRowError] = []
+    parsed: list[tuple[int, UsageRow]] = []
     for index, item in enumerate(items):
-        values, errors = _validate_item(item, today)
-        if errors:
-            by_index[str(index)] = errors
-        else:
-            clean.append((index, values))
+        raw = item._asdict() if isinstance(item, UsageRow) else item
+        row, row_errors = usage_row_parse(raw=raw, row=index)
+        if row and (row.year, row.month) > (today.year, today.month):
+            message = "This month is in the future; usage can be recorded once it starts."
+            row_errors = [UsageRowError(index, "month", FUTURE_MONTH, message)]
+        if row_errors:
+            errors.extend(row_errors)
+        elif row:
+            parsed.append((index, row))
+    # One query however many rows; only rows that parsed, so every id is in range.
     known = set(
-        Customer.objects.filter(id__in={v["customer_id"] for _, v in clean}).values_list(
+        Customer.objects.filter(id__in={row.customer_id for _, row in parsed}).values_list(
             "id", flat=True
         )
     )
-    seen: dict[tuple[int, int, int], int] = {}
-    for index, values in clean:
-        key = (values["customer_id"], values["year"], values["month"])
-        if values["customer_id"] not in known:
-            by_index[str(index)] = {"customer_id": [f"No customer has id {values['customer_id']}."]}
-        elif key in seen:
-            by_index[str(index)] = {
-                "month": [f"Item {seen[key]} already sets this customer-month; send it once."]
-            }
+    first: dict[tuple[int, int, int], int] = {}
+    for index, row in parsed:
+        key = (row.customer_id, row.year, row.month)
+        if row.customer_id not in known:
+            message = f"No customer has id {row.customer_id}."
+            errors.append(UsageRowError(index, "customer_id", UNKNOWN_CUSTOMER, message))
+        elif key in first:
+            message = f"Item {first[key]} already sets this customer-month; send it once."
+            errors.append(UsageRowError(index, "month", DUPLICATE, message, first_row=first[key]))
         else:
-            seen[key] = index
-    if by_index:
-        raise DomainError(
-            f"{len(by_index)} of {len(items)} usage items are invalid; nothing was recorded.",
-            kind="invalid",
-            errors=by_index,  # type: ignore[arg-type]
-        )
-    return _upsert([values for _, values in clean])
+            first[key] = index
+    if errors:
+        return [], sorted(errors, key=lambda error: error.row)
+    return [row for _, row in parsed], []
 
 
-def _upsert(rows: list[dict[str, int]]) -> UsageResult:
+# --- writing ---------------------------------------------------------------------------------
+
+
+def _upsert(rows: list[UsageRow]) -> UsageResult:
     now = timezone.now()
-    customer_ids = {r["customer_id"] for r in rows}
-    periods_sent = {(r["year"], r["month"]) for r in rows}
+    customer_ids = {r.customer_id for r in rows}
+    periods_sent = {(r.year, r.month) for r in rows}
     with transaction.atomic():
         existing = {
             (c, y, m)
@@ -133,10 +270,10 @@ def _upsert(rows: list[dict[str, int]]) -> UsageResult:
         Usage.objects.bulk_create(
             [
                 Usage(
-                    customer_id=r["customer_id"],
-                    year=r["year"],
-                    month=r["month"],
-                    api_usage=r["api_usage"],
+                    customer_id=r.customer_id,
+                    year=r.year,
+                    month=r.month,
+                    api_usage=r.api_usage,
                     created_at=now,
                     updated_at=now,
                 )
@@ -146,14 +283,5 @@ def _upsert(rows: list[dict[str, int]]) -> UsageResult:
             unique_fields=["customer", "year", "month"],
             update_fields=["api_usage", "updated_at"],
         )
-    updated = sum((r["customer_id"], r["year"], r["month"]) in existing for r in rows)
+    updated = sum((r.customer_id, r.year, r.month) in existing for r in rows)
     return UsageResult(created=len(rows) - updated, updated=updated)
-
-
-def usage_record(
-    *, customer: Customer, year: int, month: int, api_usage: int, user: User
-) -> UsageResult:
-    return usage_record_many(
-        items=[{"customer_id": customer.pk, "year": year, "month": month, "api_usage": api_usage}],
-        user=user,
-    )

@@ -1,9 +1,9 @@
 """The Record usage page (Finance): one customer-month by hand, or a CSV file of them.
 
-Both forms call usage.services.usage_record_many, which decides every rule; the CSV file is
-read by usage.csv_import, the same reader as `manage.py import_usage`. A recording answers the
-page itself (not a redirect) with a summary: posting it again sets the same totals, so a reload
-is harmless.
+Both forms end in usage.services.usage_record_many, which decides every rule: the entry form
+through the row schema, the CSV file through usage.csv_import (the same reader and recording as
+`manage.py import_usage`). A recording answers the page itself (not a redirect) with a summary:
+posting it again sets the same totals, so a reload is harmless.
 """
 
 from __future__ import annotations
@@ -20,19 +20,19 @@ from accounts.roles import Perm, can
 from billing_site.core import periods
 from billing_site.core.errors import DomainError
 from billing_site.core.http import add_domain_errors, forbidden
-from bills.models import Bill
 from bills.selectors import bill_list_stale
 from usage.csv_import import (
     HEADER,
     CsvFileError,
-    RowError,
-    line_errors,
+    CsvLineError,
+    CsvRowsError,
     parse_usage_csv,
     recorded_summary,
     template_rows,
+    usage_record_csv,
 )
 from usage.forms import UsageEntryForm, UsageUploadForm
-from usage.services import UsageResult, usage_record_many
+from usage.services import UsageResult, UsageRow, UsageRowsError, usage_record_many
 
 SHOWN_ROW_ERRORS = 500
 SHOWN_STALE_BILLS = 50
@@ -43,9 +43,9 @@ class Outcome:
     """What one recording did, for the summary: counts, months per period, stale bills."""
 
     result: UsageResult | None = None
-    months: list[tuple[int, int, int, int]] = field(default_factory=list)
-    row_errors: list[RowError] = field(default_factory=list)
-    stale: list[Bill] = field(default_factory=list)
+    months: list[UsageRow] = field(default_factory=list)
+    row_errors: list[CsvLineError] = field(default_factory=list)
+    stale: list = field(default_factory=list)  # bills, from bills.selectors.bill_list_stale
 
 
 @require_http_methods(["GET", "POST"])
@@ -57,8 +57,8 @@ def record(request):
     if request.POST.get("form") == "entry":
         entry_form = UsageEntryForm(request.POST)
         outcome = record_entry(request, entry_form)
-        if outcome.result:
-            entry_form = UsageEntryForm(initial=_same_period(entry_form))
+        if outcome.result and entry_form.row:
+            entry_form = UsageEntryForm(initial=_same_period(entry_form.row))
     elif request.POST.get("form") == "upload":
         upload_form = UsageUploadForm(request.POST, request.FILES)
         outcome = record_upload(request, upload_form)
@@ -70,19 +70,17 @@ def record(request):
 
 
 def record_entry(request, form: UsageEntryForm) -> Outcome:
-    if not form.is_valid():
+    if not form.is_valid() or form.row is None:
         return Outcome()
-    item = form.item()
     try:
-        result = usage_record_many(items=[item], user=request.user)
-    except DomainError as error:
-        # The one item is "0"; its fields are the form's, except customer_id.
-        fields = error.errors.get("0", {}) if error.errors else {}
-        renamed = {("customer" if k == "customer_id" else k): v for k, v in fields.items()}
-        add_domain_errors(form, DomainError(error.message, errors=renamed or None))
+        result = usage_record_many(items=[form.row], user=request.user)
+    except UsageRowsError as error:
+        form.add_row_errors(error.row_errors)
         return Outcome()
-    months = [(item["customer_id"], item["year"], item["month"], item["api_usage"])]
-    return Outcome(result=result, months=months, stale=bill_list_stale(months))
+    except DomainError as error:
+        add_domain_errors(form, error)
+        return Outcome()
+    return Outcome(result=result, months=[form.row], stale=bill_list_stale([form.row]))
 
 
 def record_upload(request, form: UsageUploadForm) -> Outcome:
@@ -90,18 +88,16 @@ def record_upload(request, form: UsageUploadForm) -> Outcome:
         return Outcome()
     try:
         parsed = parse_usage_csv(form.cleaned_data["file"].read())
-        result = usage_record_many(items=parsed.items, user=request.user)
+        result = usage_record_csv(parsed=parsed, user=request.user)
     except CsvFileError as error:
         form.add_error("file", error.message)
         return Outcome()
+    except CsvRowsError as error:
+        return Outcome(row_errors=error.line_errors)
     except DomainError as error:
-        try:
-            return Outcome(row_errors=line_errors(parsed, error))
-        except DomainError:
-            form.add_error("file", error.message)
-            return Outcome()
-    months = parsed.recorded()
-    return Outcome(result=result, months=months, stale=bill_list_stale(months))
+        form.add_error("file", error.message)
+        return Outcome()
+    return Outcome(result=result, months=parsed.rows, stale=bill_list_stale(parsed.rows))
 
 
 def page_context(entry_form, upload_form, outcome: Outcome) -> dict:
@@ -125,9 +121,9 @@ def page_context(entry_form, upload_form, outcome: Outcome) -> dict:
     }
 
 
-def _same_period(form: UsageEntryForm) -> dict:
+def _same_period(row: UsageRow) -> dict:
     # Finance enters a month for customer after customer: keep the period, clear the rest.
-    return {"year": form.cleaned_data["year"], "month": form.cleaned_data["month"]}
+    return {"year": row.year, "month": row.month}
 
 
 @require_GET

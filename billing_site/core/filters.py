@@ -1,28 +1,59 @@
 """Filter pieces every list shares (django-filter): 64-bit ids, years, months, YYYY-MM periods,
-and the one way a FilterSet is applied for the API (a bad value is a 400 naming the parameter)
-and for a page (a bad value is dropped and shown on its field).
+names, yes/no, choices and named sort orders, and the one way a FilterSet is applied for the API
+(a bad value is a 400 naming the parameter) and for a page (a bad value is dropped and shown on
+its field).
 
 Each app's FilterSet (bills/filters.py, usage/filters.py, customers/filters.py) is shared by its
-page, its API list and its CSV export.
+page, its API list and its CSV export. Every filter here says what the OpenAPI document shows for
+its query parameter: drf-spectacular reads it from a view with `filter_backends =
+[FilterSetBackend]` and a `filterset_class`. `description=` is for that document only; the
+page's form shows the label (and `help_text`, if given).
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, NamedTuple
 
 import django_filters
 from django import forms
 from django.db.models import Q, QuerySet
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.plumbing import build_choice_description_list
+from drf_spectacular.utils import extend_schema_field
 from rest_framework.exceptions import ValidationError
 
 from billing_site.core import periods
 
 MAX_ID = 2**63 - 1
+MAX_TEXT = 200
 _PERIOD = re.compile(r"(\d{4})-(\d{2})")
 
 
-class IdFilter(django_filters.NumberFilter):
+class Documented:
+    """Mixin for a filter: `openapi_schema()` (plus `description=`) is what the OpenAPI document
+    says about its query parameter, however the model field behind it is typed."""
+
+    def __init__(self, *args, description: str = "", **kwargs):
+        super().__init__(*args, **kwargs)
+        schema = self.openapi_schema()
+        description = description or self.extra.get("help_text") or schema.pop("description", "")
+        extend_schema_field({**schema, "description": description} if description else schema)(self)
+
+    def openapi_schema(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+
+def _bounds(extra: Mapping[str, Any]) -> dict[str, int]:
+    return {
+        key: extra[name]
+        for key, name in (("minimum", "min_value"), ("maximum", "max_value"))
+        if extra.get(name) is not None
+    }
+
+
+class IdFilter(Documented, django_filters.NumberFilter):
     """A row id: a whole number from 1 to 2^63-1, so PostgreSQL never sees one out of range."""
 
     field_class = forms.IntegerField
@@ -32,8 +63,11 @@ class IdFilter(django_filters.NumberFilter):
         kwargs.setdefault("max_value", MAX_ID)
         super().__init__(*args, **kwargs)
 
+    def openapi_schema(self) -> dict[str, Any]:
+        return {"type": "integer", "format": "int64", **_bounds(self.extra)}
 
-class YearFilter(django_filters.NumberFilter):
+
+class YearFilter(Documented, django_filters.NumberFilter):
     field_class = forms.IntegerField
 
     def __init__(self, *args, **kwargs):
@@ -41,8 +75,11 @@ class YearFilter(django_filters.NumberFilter):
         kwargs.setdefault("max_value", periods.MAX_YEAR)
         super().__init__(*args, **kwargs)
 
+    def openapi_schema(self) -> dict[str, Any]:
+        return {"type": "integer", **_bounds(self.extra)}
 
-class MonthFilter(django_filters.NumberFilter):
+
+class MonthFilter(Documented, django_filters.NumberFilter):
     field_class = forms.IntegerField
 
     def __init__(self, *args, **kwargs):
@@ -50,13 +87,26 @@ class MonthFilter(django_filters.NumberFilter):
         kwargs.setdefault("max_value", 12)
         super().__init__(*args, **kwargs)
 
+    def openapi_schema(self) -> dict[str, Any]:
+        return {"type": "integer", **_bounds(self.extra)}
+
+
+class Month(NamedTuple):
+    """A calendar month, e.g. Month(2026, 10); unpacks as (year, month), prints as 2026-10."""
+
+    year: int
+    month: int
+
+    def __str__(self) -> str:
+        return f"{self.year:04d}-{self.month:02d}"
+
 
 class PeriodField(forms.CharField):
-    """A month as YYYY-MM -> (year, month)."""
+    """A month as YYYY-MM -> Month(year, month)."""
 
     default_error_messages = {"invalid": "Enter a month as YYYY-MM, e.g. 2026-10."}
 
-    def to_python(self, value: Any) -> tuple[int, int] | None:
+    def to_python(self, value: Any) -> Month | None:
         value = super().to_python(value)
         if not value:
             return None
@@ -66,16 +116,25 @@ class PeriodField(forms.CharField):
         year = int(match[1])
         if not periods.MIN_YEAR <= year <= periods.MAX_YEAR:
             raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
-        return year, int(match[2])
+        return Month(year, int(match[2]))
 
 
-class PeriodFilter(django_filters.Filter):
+class PeriodFilter(Documented, django_filters.Filter):
     """`YYYY-MM`: rows of that month. With lookup_expr "gte"/"lte", from or up to that month
     (inclusive). The model needs `year` and `month` columns (behind `field_name`'s prefix)."""
 
     field_class = PeriodField
 
-    def filter(self, qs: QuerySet, value: tuple[int, int] | None) -> QuerySet:
+    def __init__(self, field_name: str | None = "", lookup_expr: str | None = None, **kwargs):
+        # The columns are `year` and `month` themselves unless a relation is named: the
+        # FilterSet must not default field_name to the parameter's name ("period", "from").
+        kwargs.setdefault("label", {"gte": "From", "lte": "To"}.get(lookup_expr or "", "Period"))
+        super().__init__(field_name, lookup_expr, **kwargs)
+
+    def openapi_schema(self) -> dict[str, Any]:
+        return {"type": "string", "pattern": r"^\d{4}-(0[1-9]|1[0-2])$", "example": "2026-10"}
+
+    def filter(self, qs: QuerySet, value: Month | None) -> QuerySet:
         if not value:
             return qs
         year, month = value
@@ -88,6 +147,97 @@ class PeriodFilter(django_filters.Filter):
         else:
             condition = Q(**{y: year, m: month})
         return qs.filter(condition)
+
+
+class ContainsFilter(Documented, django_filters.CharFilter):
+    """Part of a text column, any case (e.g. a name). Up to 200 characters; surrounding spaces
+    are ignored; a NUL character is refused (Django's CharField), as PostgreSQL cannot take it."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("lookup_expr", "icontains")
+        kwargs.setdefault("max_length", MAX_TEXT)
+        super().__init__(*args, **kwargs)
+
+    def openapi_schema(self) -> dict[str, Any]:
+        return {"type": "string", "maxLength": self.extra["max_length"]}
+
+
+class YesNoField(forms.Field):
+    """true/false (and DRF's other spellings: 1/0, yes/no, on/off); blank is no filter. Any
+    other word is an error, where forms.NullBooleanField would quietly read it as blank."""
+
+    TRUE = {"true", "t", "yes", "y", "on", "1"}
+    FALSE = {"false", "f", "no", "n", "off", "0"}
+    BLANK = {"", "null", "none"}
+    default_error_messages = {"invalid": "Enter true or false."}
+
+    def to_python(self, value: Any) -> bool | None:
+        if value is None or isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in self.TRUE:
+            return True
+        if text in self.FALSE:
+            return False
+        if text in self.BLANK:
+            return None
+        raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+
+
+class YesNoFilter(Documented, django_filters.BooleanFilter):
+    field_class = YesNoField
+
+    def openapi_schema(self) -> dict[str, Any]:
+        return {"type": "boolean"}
+
+
+class ChoiceFilter(Documented, django_filters.ChoiceFilter):
+    """One of `choices`; blank is no filter."""
+
+    def openapi_schema(self) -> dict[str, Any]:
+        choices = self.extra["choices"]
+        return {
+            "type": "string",
+            "enum": [value for value, _ in choices],
+            "description": build_choice_description_list(choices),
+        }
+
+
+class SortFilter(Documented, django_filters.ChoiceFilter):
+    """One of a list's named orders, e.g. ?sort=amount. `orderings` maps each name to its
+    label and its order_by() fields; blank keeps the queryset's own (default) order."""
+
+    def __init__(
+        self,
+        *args,
+        orderings: Mapping[str, tuple[str, Sequence[str]]],
+        **kwargs,
+    ):
+        self.orderings = {name: tuple(fields) for name, (_, fields) in orderings.items()}
+        kwargs["choices"] = [(name, label) for name, (label, _) in orderings.items()]
+        super().__init__(*args, **kwargs)
+
+    def openapi_schema(self) -> dict[str, Any]:
+        return {"type": "string", "enum": list(self.orderings)}
+
+    def filter(self, qs: QuerySet, value: str) -> QuerySet:
+        return qs.order_by(*self.orderings[value]) if value else qs
+
+
+class FilterSet(django_filters.FilterSet):
+    """A FilterSet that can also leave some of its filters out, e.g. the dashboard's counts per
+    status follow every filter but the status."""
+
+    def qs_without(self, *names: str) -> QuerySet:
+        """The queryset filtered by every valid value except those of the filters `names`."""
+        qs = self.queryset.all()
+        if not self.is_bound:
+            return qs
+        self.is_valid()
+        for name, value in self.form.cleaned_data.items():
+            if name not in names:
+                qs = self.filters[name].filter(qs, value)
+        return qs
 
 
 def filter_for_api(filterset_class: type[django_filters.FilterSet], request, queryset: QuerySet):
@@ -106,3 +256,14 @@ def filter_for_page(filterset_class: type[django_filters.FilterSet], request, qu
     filterset = filterset_class(data=request.GET, queryset=queryset, request=request)
     filterset.is_valid()
     return filterset, filterset.qs
+
+
+class FilterSetBackend(DjangoFilterBackend):
+    """For an API view: applies its `filterset_class` with filter_for_api, and lets
+    drf-spectacular document the FilterSet's parameters (it knows DjangoFilterBackend)."""
+
+    def filter_queryset(self, request, queryset: QuerySet, view) -> QuerySet:
+        filterset_class = self.get_filterset_class(view, queryset)
+        if filterset_class is None:
+            return queryset
+        return filter_for_api(filterset_class, request, queryset)

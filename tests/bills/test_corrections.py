@@ -169,7 +169,7 @@ def test_usage_changed_once_the_months_usage_changes(status, bill_in, customer, 
     assert bill.usage_changed is True
     # The selectors annotate the current usage so lists do not query per row.
     assert bill_get(bill.pk).usage_changed is True
-    assert [b.usage_changed for b in bill_list(customer_id=customer.pk)] == [True]
+    assert [b.usage_changed for b in bill_list().filter(customer=customer)] == [True]
 
 
 def test_usage_changed_when_the_usage_row_is_deleted(bill_in, customer):

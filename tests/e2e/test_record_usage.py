@@ -86,3 +86,19 @@ def test_finance_records_one_month_by_hand(page, login, finance):
         "Recorded 1 month: 1 new, 0 updated."
     )
     assert Usage.objects.get(customer=acme, year=2025, month=3).api_usage == 1_250_000
+
+
+def test_a_count_typed_with_a_separator_is_refused_on_its_field(page, login, finance):
+    CustomerFactory(name="Acme Corp")
+    login(finance)
+    page.goto("/usage/record")
+    form = page.get_by_role("form", name="One month")
+    form.get_by_label("Customer").select_option(label="Acme Corp")
+    form.get_by_label("Year").fill("2025")
+    form.get_by_label("Month").select_option(label="March")
+    form.get_by_label("API usage").fill("250.000")
+    form.get_by_role("button", name="Record usage").click()
+    usage = page.get_by_role("form", name="One month").get_by_label("API usage")
+    expect(usage).to_have_value("250.000")
+    expect(usage).to_have_accessible_description(re.compile("“250.000” is not one"))
+    assert not Usage.objects.exists()

@@ -7,10 +7,9 @@ from django.core import mail
 from django.core.mail.backends.base import BaseEmailBackend
 from django.test import Client
 
-from accounts.roles import Perm, can
 from bills.models import Action, Bill, Status
-from bills.services import bill_approve, bill_reject, bill_send
-from tests.pages.conftest import ROLES, htmx
+from bills.services import bill_approve
+from tests.pages.conftest import htmx
 
 pytestmark = pytest.mark.django_db
 
@@ -19,88 +18,7 @@ def approved(bill, sales):
     return bill_approve(bill=bill, user=sales)
 
 
-def rejected(bill, sales):
-    return bill_reject(bill=bill, user=sales, comment="goodwill")
-
-
-def sent(bill, sales, finance):
-    return bill_send(bill=bill_approve(bill=bill, user=sales), user=finance)
-
-
-# action, permission, how to get the bill ready, form data, status after
-CASES = {
-    "approve": (Perm.APPROVE_BILL, None, {}, Status.APPROVED),
-    "reject": (Perm.REJECT_BILL, None, {"comment": "not ours"}, Status.REJECTED),
-    "revert": (Perm.REVERT_BILL, "rejected", {"comment": "oops"}, Status.DRAFT),
-    "update": (
-        Perm.UPDATE_BILL,
-        None,
-        {"comment": "new price", "overage_unit_cost": "0.001"},
-        Status.DRAFT,
-    ),
-    "send": (Perm.SEND_BILL, "approved", {}, Status.SENT),
-    "void": (Perm.VOID_BILL, "sent", {"comment": "wrong month"}, Status.VOID),
-}
-
-
-@pytest.fixture
-def ready(bill, sales, finance):
-    def make(action):
-        before = CASES[action][1]
-        if before == "approved":
-            return approved(bill, sales)
-        if before == "rejected":
-            return rejected(bill, sales)
-        if before == "sent":
-            return sent(bill, sales, finance)
-        return bill
-
-    return make
-
-
-@pytest.mark.parametrize("role", ROLES)
-@pytest.mark.parametrize("action", CASES)
-def test_htmx_row_action_matrix(as_user, users, role, action, ready):
-    perm, _, data, status_after = CASES[action]
-    bill = ready(action)
-    user = users[role]
-    allowed = can(user, perm, bill)
-    history = bill.actions.count()
-    response = as_user(user).post(
-        f"/bills/{bill.pk}/{action}", {**data, "next": "/dashboard"}, **htmx(f"bill-row-{bill.pk}")
-    )
-    html = response.content.decode()
-    assert html.lstrip().startswith(f'<tr id="bill-row-{bill.pk}"')
-    bill.refresh_from_db()
-    if allowed:
-        assert response.status_code == 200
-        assert bill.status == status_after
-        assert 'class="row-note row-note-ok"' in html
-        assert "billsChanged" in response["HX-Trigger"]
-    else:
-        assert response.status_code == 403
-        assert bill.actions.count() == history
-        assert "may not" in html and 'role="alert"' in html
-
-
-@pytest.mark.parametrize("role", ROLES)
-@pytest.mark.parametrize("action", CASES)
-def test_full_page_action_matrix(as_user, users, role, action, ready):
-    perm, _, data, status_after = CASES[action]
-    bill = ready(action)
-    user = users[role]
-    response = as_user(user).post(
-        f"/bills/{bill.pk}/{action}", {**data, "next": "/dashboard?status=draft"}
-    )
-    if can(user, perm, bill):
-        assert response.status_code == 302 and response["Location"] == "/dashboard?status=draft"
-        bill.refresh_from_db()
-        assert bill.status == status_after
-    else:
-        assert response.status_code == 403
-        html = response.content.decode()
-        assert "Your role may not do that" in html and "may not" in html
-        assert html.startswith("<!doctype html>")
+ACTIONS = ("approve", "reject", "revert", "update", "send", "void")
 
 
 def test_anonymous_action_is_sent_to_welcome_and_changes_nothing(client, bill):
@@ -255,12 +173,12 @@ def test_a_bad_unit_cost_is_shown_next_to_the_field(as_user, finance, bill):
     assert 'value="0.0000001"' in html
 
 
-@pytest.mark.parametrize("action", CASES)
+@pytest.mark.parametrize("action", ACTIONS)
 def test_actions_need_a_post(as_user, sales, bill, action):
     assert as_user(sales).get(f"/bills/{bill.pk}/{action}").status_code == 405
 
 
-@pytest.mark.parametrize("action", CASES)
+@pytest.mark.parametrize("action", ACTIONS)
 def test_actions_need_the_csrf_token(sales, finance, bill, action):
     client = Client(enforce_csrf_checks=True)
     client.force_login(finance if action in ("update", "send", "void") else sales)

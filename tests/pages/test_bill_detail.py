@@ -4,7 +4,6 @@ import re
 
 import pytest
 
-from accounts.roles import Perm, can
 from bills.services import bill_approve, bill_reject, bill_revert, bill_send, bill_update
 from tests.factories import make_bill
 from tests.pages.conftest import ROLES, htmx
@@ -75,14 +74,15 @@ def test_the_history_is_a_timeline_with_who_role_what_when_and_comment(
     assert "<time datetime=" in html
 
 
-LABELS = {
-    "Approve": Perm.APPROVE_BILL,
-    "Reject": Perm.REJECT_BILL,
-    "Undo": Perm.REVERT_BILL,
-    "Recompute": Perm.UPDATE_BILL,
-    "Reprice": Perm.UPDATE_BILL,
-    "Send": Perm.SEND_BILL,
-    "Void": Perm.VOID_BILL,
+LABELS = ("Approve", "Reject", "Undo", "Recompute", "Reprice", "Send", "Void")
+# The viewer's buttons on a bill of `customer` (its CSM is casey, "csm"; "other_csm" manages
+# other customers) as it goes draft -> approved -> sent. Written out, never asked of
+# accounts.roles.
+BUTTONS = {
+    "finance": {"draft": {"Recompute", "Reprice"}, "approved": {"Send"}, "sent": {"Void"}},
+    "sales": {"draft": {"Approve", "Reject"}, "approved": {"Undo"}, "sent": set()},
+    "csm": {"draft": {"Approve", "Reject"}, "approved": {"Undo"}, "sent": set()},
+    "other_csm": {"draft": set(), "approved": set(), "sent": set()},
 }
 
 
@@ -92,19 +92,15 @@ def buttons_on(client, bill) -> set[str]:
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_buttons_follow_the_roles_module_through_the_lifecycle(
+def test_buttons_follow_the_viewers_role_through_the_lifecycle(
     as_user, users, role, bill, sales, finance
 ):
-    user, client = users[role], as_user(users[role])
-
-    def allowed(*labels):
-        return {label for label in labels if can(user, LABELS[label], bill)}
-
-    assert buttons_on(client, bill) == allowed("Approve", "Reject", "Recompute", "Reprice")
+    client = as_user(users[role])
+    assert buttons_on(client, bill) == BUTTONS[role]["draft"]
     bill_approve(bill=bill, user=sales)
-    assert buttons_on(client, bill) == allowed("Undo", "Send")
+    assert buttons_on(client, bill) == BUTTONS[role]["approved"]
     bill_send(bill=bill, user=finance)
-    assert buttons_on(client, bill) == allowed("Void")
+    assert buttons_on(client, bill) == BUTTONS[role]["sent"]
 
 
 def test_reject_undo_and_void_ask_for_a_comment(as_user, sales, finance, bill):

@@ -7,7 +7,6 @@ from decimal import Decimal
 
 import pytest
 
-from accounts.roles import Perm, can
 from billing_site.core import periods
 from bills.models import Bill
 from bills.services import bill_approve, bill_reject
@@ -136,25 +135,32 @@ def test_it_shows_usage_limit_amount_status_approvals_and_age(as_user, sales, cu
     assert "just now" in row
 
 
-BUTTONS = {"Approve": Perm.APPROVE_BILL, "Reject": Perm.REJECT_BILL, "Send": Perm.SEND_BILL}
+# The row's buttons per viewer, on a bill of `customer` (its CSM is casey, "csm"; "other_csm"
+# manages other customers). Written out, never asked of accounts.roles.
+DRAFT_ROW_BUTTONS = {
+    "finance": set(),
+    "sales": {"Approve", "Reject"},
+    "csm": {"Approve", "Reject"},
+    "other_csm": set(),
+}
+APPROVED_ROW_BUTTONS = {"finance": {"Send"}, "sales": set(), "csm": set(), "other_csm": set()}
+
+
+def row_buttons(row: str) -> set[str]:
+    return {label for label in ("Approve", "Reject", "Send") if f">{label}</button>" in row}
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_draft_row_shows_the_buttons_the_roles_module_allows(as_user, users, role, bill):
-    user = users[role]
-    row = row_of(as_user(user).get("/dashboard").content.decode(), bill)
-    for label in ("Approve", "Reject"):
-        assert (f">{label}</button>" in row) == can(user, BUTTONS[label], bill), label
-    assert ">Send</button>" not in row
+def test_draft_row_shows_the_buttons_of_the_viewers_role(as_user, users, role, bill):
+    row = row_of(as_user(users[role]).get("/dashboard").content.decode(), bill)
+    assert row_buttons(row) == DRAFT_ROW_BUTTONS[role]
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_approved_row_offers_send_to_whoever_may_send(as_user, users, role, bill, sales):
+def test_approved_row_offers_send_to_finance_only(as_user, users, role, bill, sales):
     bill_approve(bill=bill, user=sales)
-    user = users[role]
-    row = row_of(as_user(user).get("/dashboard").content.decode(), bill)
-    assert (">Send</button>" in row) == can(user, Perm.SEND_BILL, bill)
-    assert ">Approve</button>" not in row and ">Reject</button>" not in row
+    row = row_of(as_user(users[role]).get("/dashboard").content.decode(), bill)
+    assert row_buttons(row) == APPROVED_ROW_BUTTONS[role]
 
 
 def test_row_buttons_post_in_place_and_reject_asks_for_a_comment(as_user, sales, bill):
@@ -178,11 +184,14 @@ def test_a_second_approver_sees_approve_after_the_first(as_user, finance, sales,
     assert "Sales ✓" in csm_row
 
 
+GENERATE_FORM_SHOWN = {"finance": True, "sales": False, "csm": False, "other_csm": False}
+
+
 @pytest.mark.parametrize("role", ROLES)
 def test_only_finance_sees_generate_bills(as_user, users, role):
     html = as_user(users[role]).get("/dashboard").content.decode()
     shown = ">Generate bills</button>" in html
-    assert shown == can(users[role], Perm.GENERATE_BILLS)
+    assert shown == GENERATE_FORM_SHOWN[role]
     if shown:
         assert '<label for="id_year">Year</label>' in html
         assert '<label for="id_month">Month</label>' in html

@@ -4,6 +4,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+
 from billing_site.core.templatetags.display import meter, money, month_short
 
 

@@ -70,6 +70,23 @@ def test_bad_rows_are_listed_by_line_and_nothing_is_written(write, finance, cust
     ]
 
 
+def test_a_file_with_unreadable_lines_still_lists_every_other_problem(write, finance, customer):
+    # The page's path: the readable rows are checked too, and a duplicate names its first line.
+    path = write(
+        "customer,year,month,api_usage\n"
+        "Nobody,2025,3,1\n"
+        "Acme Corp,2025,3,250.000\n"
+        "Acme Corp,2025,4,1\n"
+        "Acme Corp,2025,4,2\n"
+    )
+    assert refused(path, "--as", "fiona").splitlines() == [
+        f"{path}: nothing was recorded; 3 lines to fix:",
+        "line 2, customer: No customer is named “Nobody”.",
+        "line 3, api_usage: Enter a whole number.",
+        "line 5, month: Line 4 already sets this customer-month; keep one.",
+    ]
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [

@@ -1,4 +1,5 @@
-"""Recording usage: Finance only, one row per customer-month, and a bad item refuses the batch."""
+"""Recording usage: the row schema, Finance only, one row per customer-month, a bad item refuses
+the batch with structured errors, and the check-only entry that writes nothing."""
 
 import pytest
 
@@ -6,7 +7,17 @@ from billing_site.core import periods
 from billing_site.core.errors import DomainError
 from tests.factories import CustomerFactory
 from usage.models import Usage
-from usage.services import MAX_ITEMS, MAX_USAGE, usage_record, usage_record_many
+from usage.services import (
+    MAX_ITEMS,
+    MAX_USAGE,
+    UsageRow,
+    UsageRowError,
+    UsageRowsError,
+    usage_check_many,
+    usage_record,
+    usage_record_many,
+    usage_row_parse,
+)
 
 YEAR, MONTH = 2025, 3
 
@@ -125,9 +136,7 @@ def test_an_item_that_is_not_an_object_is_refused(customer, finance):
     assert set(error.errors) == {"1"}
 
 
-@pytest.mark.parametrize(
-    "customer_id", [0, -1, 2**63, 2**64, -(2**64), "99999999999999999999", 1e300]
-)
+@pytest.mark.parametrize("customer_id", [0, -1, 2**63, 2**64, -(2**64), "99999999999999999999"])
 def test_a_customer_id_outside_64_bits_is_refused_before_any_query(customer, finance, customer_id):
     # SQLite cannot bind an integer past 64 bits: the lookup of known customers raised
     # OverflowError (a 500) instead of naming the bad item.
@@ -135,3 +144,190 @@ def test_a_customer_id_outside_64_bits_is_refused_before_any_query(customer, fin
     assert error.errors == {
         "1": {"customer_id": ["Enter a customer id from 1 to 9223372036854775807."]}
     }
+
+
+# --- the row schema ----------------------------------------------------------------------------
+
+GOOD = {"customer_id": 12, "year": 2025, "month": 3, "api_usage": 1_500}
+
+
+@pytest.mark.parametrize(
+    ("raw", "row"),
+    [
+        (GOOD, UsageRow(12, 2025, 3, 1_500)),
+        (
+            {"customer_id": "12", "year": "2025", "month": "03", "api_usage": " 1500 "},
+            UsageRow(12, 2025, 3, 1_500),
+        ),
+        (GOOD | {"api_usage": 0}, UsageRow(12, 2025, 3, 0)),
+        (GOOD | {"api_usage": str(2**63 - 1)}, UsageRow(12, 2025, 3, 2**63 - 1)),
+    ],
+)
+def test_the_schema_reads_json_integers_and_digit_strings(raw, row):
+    assert usage_row_parse(raw=raw) == (row, [])
+
+
+@pytest.mark.parametrize(
+    ("value", "code", "message"),
+    [
+        (None, "required", "This field is required."),
+        (1.5, "not_a_number", "Enter a whole number."),
+        (3.0, "not_a_number", "Enter a whole number."),  # a float, even a whole one
+        (1e300, "not_a_number", "Enter a whole number."),
+        (True, "not_a_number", "Enter a whole number."),
+        ("", "not_a_number", "Enter a whole number."),
+        ("250.000", "not_a_number", "Enter a whole number."),  # IntegerField reads 250
+        ("1_000", "not_a_number", "Enter a whole number."),  # int() reads 1000
+        ("1,000", "not_a_number", "Enter a whole number."),
+        ("+5", "not_a_number", "Enter a whole number."),
+        ("１２", "not_a_number", "Enter a whole number."),  # fullwidth digits: int() reads 12
+        ("²", "not_a_number", "Enter a whole number."),
+        ("1" * 21, "not_a_number", "Enter a whole number."),
+        ([1], "not_a_number", "Enter a whole number."),
+        (-1, "out_of_range", "Usage must be between 0 and 9223372036854775807."),
+        ("-1", "out_of_range", "Usage must be between 0 and 9223372036854775807."),
+        (2**63, "out_of_range", "Usage must be between 0 and 9223372036854775807."),
+    ],
+)
+def test_the_schema_refuses_a_count_that_is_not_a_whole_number_in_range(value, code, message):
+    row, errors = usage_row_parse(raw=GOOD | {"api_usage": value}, row=7)
+    assert row is None
+    assert errors == [UsageRowError(row=7, field="api_usage", code=code, message=message)]
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("customer_id", 0, "Enter a customer id from 1 to 9223372036854775807."),
+        ("customer_id", 2**63, "Enter a customer id from 1 to 9223372036854775807."),
+        ("year", 1999, "Enter a year between 2000 and 2999."),
+        ("year", 3000, "Enter a year between 2000 and 2999."),
+        ("month", 0, "Enter a month from 1 to 12."),
+        ("month", 13, "Enter a month from 1 to 12."),
+    ],
+)
+def test_the_schema_bounds_ids_years_and_months(field, value, message):
+    assert usage_row_parse(raw=GOOD | {field: value}) == (
+        None,
+        [UsageRowError(0, field, "out_of_range", message)],
+    )
+
+
+def test_the_schema_names_every_bad_field_of_a_row_at_once():
+    raw = {"customer_id": "x", "month": 13, "api_usage": -1, "colour": "red", "Size": 1}
+    _, errors = usage_row_parse(raw=raw, row=3)
+    assert [(e.row, e.field, e.code) for e in errors] == [
+        (3, "Size", "unknown_field"),
+        (3, "colour", "unknown_field"),
+        (3, "customer_id", "not_a_number"),
+        (3, "year", "required"),
+        (3, "month", "out_of_range"),
+        (3, "api_usage", "out_of_range"),
+    ]
+
+
+@pytest.mark.parametrize("raw", [["not", "an", "object"], "usage", 12, None])
+def test_the_schema_refuses_a_row_that_is_not_an_object(raw):
+    assert usage_row_parse(raw=raw, row=2) == (
+        None,
+        [UsageRowError(2, "", "not_an_object", "Each item must be an object.")],
+    )
+
+
+# --- structured errors -------------------------------------------------------------------------
+
+
+def test_a_refused_batch_carries_its_errors_as_data(customer, finance):
+    future_year, future_month = periods.next_month(periods.today().year, periods.today().month)
+    items = [
+        item(customer),
+        item(customer, month=4, api_usage=-5),
+        item(customer, customer_id=customer.pk + 1000),
+        item(customer, api_usage=20),
+        item(customer, year=future_year, month=future_month),
+        "not an object",
+        item(customer, month=4),
+        item(customer, month=4, api_usage=1),
+    ]
+    with pytest.raises(UsageRowsError) as caught:
+        usage_record_many(items=items, user=finance)
+    assert caught.value.row_errors == [
+        UsageRowError(1, "api_usage", "out_of_range", f"Usage must be between 0 and {MAX_USAGE}."),
+        UsageRowError(
+            2, "customer_id", "unknown_customer", f"No customer has id {customer.pk + 1000}."
+        ),
+        UsageRowError(
+            3,
+            "month",
+            "duplicate",
+            "Item 0 already sets this customer-month; send it once.",
+            first_row=0,
+        ),
+        UsageRowError(
+            4,
+            "month",
+            "future_month",
+            "This month is in the future; usage can be recorded once it starts.",
+        ),
+        UsageRowError(5, "", "not_an_object", "Each item must be an object."),
+        UsageRowError(
+            7,
+            "month",
+            "duplicate",
+            "Item 6 already sets this customer-month; send it once.",
+            first_row=6,
+        ),
+    ]
+    # A DomainError like any other: kind, message and the API's "items" shape.
+    assert isinstance(caught.value, DomainError) and caught.value.kind == "invalid"
+    assert caught.value.message == "6 of 8 usage items are invalid; nothing was recorded."
+    assert caught.value.errors["5"] == {"non_field_errors": ["Each item must be an object."]}
+    assert caught.value.errors["3"] == {
+        "month": ["Item 0 already sets this customer-month; send it once."]
+    }
+    assert not Usage.objects.exists()
+
+
+def test_usage_rows_are_checked_like_any_item(customer, finance):
+    # A UsageRow is typed but not trusted: the service still checks its ranges.
+    error = refused([UsageRow(customer.pk, YEAR, MONTH, -1)], finance)
+    assert error.errors == {"0": {"api_usage": [f"Usage must be between 0 and {MAX_USAGE}."]}}
+    result = usage_record_many(items=[UsageRow(customer.pk, YEAR, MONTH, 5)], user=finance)
+    assert (result.created, Usage.objects.get().api_usage) == (1, 5)
+
+
+# --- checking without writing ------------------------------------------------------------------
+
+
+def test_the_check_lists_what_recording_would_refuse_and_writes_nothing(customer, finance):
+    items = [item(customer), item(customer, api_usage=2), item(customer, customer_id=987654)]
+    assert usage_check_many(items=items, user=finance) == [
+        UsageRowError(
+            1,
+            "month",
+            "duplicate",
+            "Item 0 already sets this customer-month; send it once.",
+            first_row=0,
+        ),
+        UsageRowError(2, "customer_id", "unknown_customer", "No customer has id 987654."),
+    ]
+    assert not Usage.objects.exists()
+
+
+def test_the_check_of_good_rows_is_empty_and_writes_nothing(customer, finance):
+    assert usage_check_many(items=[item(customer), item(customer, month=4)], user=finance) == []
+    assert usage_check_many(items=[], user=finance) == []
+    assert not Usage.objects.exists()
+
+
+@pytest.mark.parametrize("role", ["sales", "csm"])
+def test_only_finance_may_check_usage(role, users, customer):
+    with pytest.raises(DomainError) as caught:
+        usage_check_many(items=[item(customer)], user=users[role])
+    assert caught.value.kind == "forbidden"
+
+
+def test_the_check_refuses_a_batch_over_the_limit(customer, finance):
+    with pytest.raises(DomainError) as caught:
+        usage_check_many(items=[item(customer)] * (MAX_ITEMS + 1), user=finance)
+    assert "items" in caught.value.errors

@@ -14,11 +14,11 @@ from usage.csv_import import (
     HEADER_BY_NAME,
     MAX_BYTES,
     CsvFileError,
-    line_errors,
+    CsvRowsError,
     parse_usage_csv,
     recorded_summary,
+    usage_record_csv,
 )
-from usage.services import usage_record_many
 
 
 class Command(BaseCommand):
@@ -43,14 +43,11 @@ class Command(BaseCommand):
         user = finance_user(as_user, may="record usage", acting="record the usage as")
         try:
             parsed = parse_usage_csv(_read(file))
-            result = usage_record_many(items=parsed.items, user=user)
+            result = usage_record_csv(parsed=parsed, user=user)
         except CsvFileError as error:
             raise CommandError(f"{file}: {error.message}") from error
-        except DomainError as error:
-            try:
-                errors = line_errors(parsed, error)
-            except DomainError:
-                raise CommandError(f"{file}: {error.message}") from error
+        except CsvRowsError as error:
+            errors = error.line_errors
             bad = len({e.line for e in errors})
             lines = [
                 f"line {e.line}{f', {e.field}' if e.field else ''}: {e.message}" for e in errors
@@ -60,8 +57,10 @@ class Command(BaseCommand):
                     [f"{file}: nothing was recorded; {bad} line{'s' * (bad != 1)} to fix:", *lines]
                 )
             ) from error
+        except DomainError as error:
+            raise CommandError(f"{file}: {error.message}") from error
         self.stdout.write(self.style.SUCCESS(recorded_summary(result)))
-        stale = bill_list_stale(parsed.recorded())
+        stale = bill_list_stale(parsed.rows)
         if stale:
             self.stdout.write(
                 self.style.WARNING(

@@ -197,6 +197,44 @@ def test_a_bad_entry_is_shown_on_its_field(fiona, customer, overrides, field, me
     assert "Recorded" not in html and not Usage.objects.exists()
 
 
+@pytest.mark.parametrize(
+    ("field", "typed"),
+    [
+        ("api_usage", "250.000"),  # 250 thousand, European style: an IntegerField reads 250
+        ("api_usage", "1_000"),  # int() reads 1000
+        ("api_usage", "１２"),  # fullwidth digits: int() reads 12
+        ("api_usage", "+5"),
+        ("api_usage", "1,250,000"),
+        ("year", "2025.0"),
+    ],
+)
+def test_a_count_must_be_typed_as_digits_and_the_refusal_shows_what_was_typed(
+    fiona, customer, field, typed
+):
+    html = text(entry(fiona, customer, **{field: typed}))
+    block = re.search(
+        rf'<div class="field field-{field} has-error">.*?</div>\s*</div>', html
+    ).group(0)
+    assert (
+        f"Enter a whole number. “{typed}” is not one: type digits only, without separators or "
+        "a decimal point." in block
+    )
+    assert f'value="{typed}"' in html  # the field keeps what was typed, to correct it
+    assert "Recorded" not in html and not Usage.objects.exists()
+
+
+def test_what_was_typed_is_shown_escaped_and_shortened(fiona, customer):
+    html = text(entry(fiona, customer, api_usage="<b>" + "9" * 40))
+    assert "“&lt;b&gt;99999999999999999999999999…” is not one" in html
+    assert "<b>9" not in html
+    assert not Usage.objects.exists()
+
+
+def test_digits_with_surrounding_spaces_are_recorded(fiona, customer):
+    assert "Recorded 1 month" in text(entry(fiona, customer, api_usage=" 1250000 ", year=" 2025"))
+    assert Usage.objects.get().api_usage == 1_250_000
+
+
 def test_a_future_month_is_refused_by_the_service(fiona, customer):
     today = periods.today()
     year, month = periods.next_month(today.year, today.month)
@@ -296,10 +334,25 @@ def test_a_name_must_match_exactly_one_customer(fiona, customer):
 
 
 def test_one_unreadable_row_keeps_the_good_rows_from_being_written(fiona, customer):
-    # The parser sends an unreadable row to the service with empty fields: refused, so the
-    # batch is refused whole, while the service still checks every other row.
     csv = "customer,year,month,api_usage\nAcme Corp,2025,3,10\nNobody,2025,3,10\n"
     assert row_errors(upload(fiona, csv)) == [("3", "customer", "No customer is named “Nobody”.")]
+    assert not Usage.objects.exists()
+
+
+def test_an_unreadable_row_does_not_hide_the_other_rows_problems(fiona, customer):
+    # The readable rows are still checked (unknown customer, a month set twice) in the same pass.
+    csv = (
+        "customer_id,year,month,api_usage\n"
+        f"{customer.pk},2025\n"
+        f"{customer.pk},2025,3,10\n"
+        f"{customer.pk + 99},2025,3,10\n"
+        f"{customer.pk},2025,3,11\n"
+    )
+    assert row_errors(upload(fiona, csv)) == [
+        ("2", "the row", "Expected 4 values, found 2."),
+        ("4", "customer_id", f"No customer has id {customer.pk + 99}."),
+        ("5", "month", "Line 3 already sets this customer-month; keep one."),
+    ]
     assert not Usage.objects.exists()
 
 
@@ -422,6 +475,34 @@ def test_recording_over_computed_bills_says_which_to_recompute(fiona, billed):
     hint = re.search(r'<div class="alert alert-warn stale-bills".*?</div>', html).group(0)
     assert f'href="/bills/{acme.pk}"' in hint and "1,500,000" in hint and "1,800,000" in hint
     assert f"/bills/{globex.pk}" not in hint and f"/bills/{initech.pk}" not in hint
+
+
+def test_a_changed_total_flags_exactly_the_bills_not_yet_sent(fiona, finance):
+    # "Not yet sent" has one definition (bills.models.UNSENT_STATUSES); this writes out what it
+    # must mean, so a copy or an edit that drifts from it is caught here.
+    year, month = periods.last_ended_month()
+    expected = {"Draft Co": "draft", "Approved Co": "approved", "Rejected Co": "rejected"}
+    bills = {}
+    for status in ("draft", "approved", "rejected", "sent", "void"):
+        bill = make_bill(
+            customer=CustomerFactory(name=f"{status.title()} Co"),
+            finance=finance,
+            api_usage=1_500_000,
+        )
+        Bill.objects.filter(pk=bill.pk).update(status=status)
+        bills[bill.pk] = bill.customer.name
+    csv = "customer,year,month,api_usage\n" + "".join(
+        f"{name},{year},{month},1800000\n" for name in bills.values()
+    )
+    html = text(upload(fiona, csv))
+    assert "Recorded 5 months: 0 new, 5 updated." in html
+    hint = re.search(r'<div class="alert alert-warn stale-bills".*?</div>', html).group(0)
+    flagged = {
+        bills[int(pk)]: status
+        for pk, status in re.findall(r'href="/bills/(\d+)">.*?<span class="muted">\((\w+);', hint)
+    }
+    assert flagged == expected
+    assert "3 bills were computed from older usage; recompute them from the bill page." in hint
 
 
 def test_a_changed_single_entry_also_gets_the_hint(fiona, billed):

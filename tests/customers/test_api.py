@@ -11,10 +11,10 @@ from tests.factories import CustomerFactory, make_bill
 from usage.models import Usage
 
 
-def test_customer_list_shape(finance, as_user, customer, csm):
+def test_customer_list_shape(finance, api_as, customer, csm):
     today = periods.today()
     Usage.objects.create(customer=customer, year=today.year, month=today.month, api_usage=42)
-    body = as_user(finance).get("/api/customers").json()
+    body = api_as(finance).get("/api/customers").json()
     assert body["count"] == 1
     assert body["results"] == [
         {
@@ -54,13 +54,13 @@ def three_customers(csm, other_csm):
         ("", ["acme", "acme-eu", "globex"]),
     ],
 )
-def test_customer_filters(finance, as_user, three_customers, query, expected):
-    results = as_user(finance).get(f"/api/customers?{query}").json()["results"]
+def test_customer_filters(finance, api_as, three_customers, query, expected):
+    results = api_as(finance).get(f"/api/customers?{query}").json()["results"]
     assert [c["id"] for c in results] == [three_customers[k].pk for k in expected]
 
 
-def test_customer_filter_by_csm(finance, other_csm, as_user, three_customers):
-    results = as_user(finance).get(f"/api/customers?csm_id={other_csm.pk}").json()["results"]
+def test_customer_filter_by_csm(finance, other_csm, api_as, three_customers):
+    results = api_as(finance).get(f"/api/customers?csm_id={other_csm.pk}").json()["results"]
     assert [c["name"] for c in results] == ["Acme Europe"]
 
 
@@ -73,13 +73,13 @@ def test_customer_filter_by_csm(finance, other_csm, as_user, three_customers):
         ("search=%00", "search"),
     ],
 )
-def test_bad_customer_filter_is_a_400_naming_it(finance, as_user, query, field):
-    response = as_user(finance).get(f"/api/customers?{query}")
+def test_bad_customer_filter_is_a_400_naming_it(finance, api_as, query, field):
+    response = api_as(finance).get(f"/api/customers?{query}")
     assert response.status_code == 400
     assert list(response.json()) == [field]
 
 
-def test_customer_detail_has_last_12_months_of_usage_and_its_bills(finance, as_user, customer):
+def test_customer_detail_has_last_12_months_of_usage_and_its_bills(finance, api_as, customer):
     today = periods.today()
     y, m = today.year, today.month
     months = []
@@ -92,7 +92,7 @@ def test_customer_detail_has_last_12_months_of_usage_and_its_bills(finance, as_u
     )
     bill = make_bill(customer=customer, finance=finance, year=2025, month=3)
 
-    body = as_user(finance).get(f"/api/customers/{customer.pk}").json()
+    body = api_as(finance).get(f"/api/customers/{customer.pk}").json()
 
     assert body["name"] == "Acme Corp"
     assert [(u["year"], u["month"]) for u in body["usage"]] == sorted(months[:12])
@@ -102,20 +102,20 @@ def test_customer_detail_has_last_12_months_of_usage_and_its_bills(finance, as_u
     assert body["bills"][0]["customer_name"] == "Acme Corp"
 
 
-def test_customer_detail_of_a_contract_that_ended(finance, as_user):
+def test_customer_detail_of_a_contract_that_ended(finance, api_as):
     ended = CustomerFactory(start_date=date(2020, 1, 1), end_date=date(2021, 6, 30))
-    body = as_user(finance).get(f"/api/customers/{ended.pk}").json()
+    body = api_as(finance).get(f"/api/customers/{ended.pk}").json()
     assert (body["end_date"], body["usage"], body["bills"]) == ("2021-06-30", [], [])
 
 
-def test_unknown_customer_is_a_404(finance, as_user):
-    response = as_user(finance).get("/api/customers/424242")
+def test_unknown_customer_is_a_404(finance, api_as):
+    response = api_as(finance).get("/api/customers/424242")
     assert response.status_code == 404
     assert response.json() == {"detail": "Customer #424242 does not exist."}
 
 
-def test_customers_are_read_only(finance, as_user, customer):
-    client = as_user(finance)
+def test_customers_are_read_only(finance, api_as, customer):
+    client = api_as(finance)
     assert client.post("/api/customers", {"name": "New"}).status_code == 405
     assert client.patch(f"/api/customers/{customer.pk}", {"name": "X"}).status_code == 405
     assert client.delete(f"/api/customers/{customer.pk}").status_code == 405

@@ -10,7 +10,7 @@ from django.core import mail
 
 from bills.models import Action, Bill, Status
 from bills.services import bill_approve
-from tests.api.conftest import MONTH, YEAR
+from tests.bills.conftest import MONTH, YEAR
 from tests.factories import CustomerFactory, UserFactory, make_bill
 from usage.models import Usage
 
@@ -44,12 +44,22 @@ ACTION_KEYS = {
 }
 
 
+@pytest.fixture
+def acme_bill(bill_in, customer):
+    """acme_bill("approved") -> a bill of `customer` (Acme Corp, CSM casey) for YEAR-MONTH."""
+
+    def make(status: str = Status.DRAFT, **kwargs) -> Bill:
+        return bill_in(status, customer=customer, **kwargs)
+
+    return make
+
+
 # --- shape ---------------------------------------------------------------------------------
 
 
-def test_bill_json_has_exactly_the_documented_fields(finance, as_user, bill_in, customer):
-    bill = bill_in(api_usage=1_000_401)
-    body = as_user(finance).get("/api/bills").json()["results"][0]
+def test_bill_json_has_exactly_the_documented_fields(finance, api_as, acme_bill, customer):
+    bill = acme_bill(api_usage=1_000_401)
+    body = api_as(finance).get("/api/bills").json()["results"][0]
     assert set(body) == BILL_KEYS
     assert body == {
         "id": bill.pk,
@@ -71,27 +81,27 @@ def test_bill_json_has_exactly_the_documented_fields(finance, as_user, bill_in, 
     assert body["created_at"].startswith(f"{bill.created_at:%Y-%m-%dT%H:%M}")
 
 
-def test_64_bit_counts_are_json_numbers_and_money_is_exact(finance, as_user):
+def test_64_bit_counts_are_json_numbers_and_money_is_exact(finance, api_as):
     huge = CustomerFactory(monthly_api_limit=0, overage_unit_cost=Decimal("0.000001"))
     bill = make_bill(customer=huge, finance=finance, api_usage=2**63 - 1, year=YEAR, month=MONTH)
-    response = as_user(finance).get(f"/api/bills/{bill.pk}")
+    response = api_as(finance).get(f"/api/bills/{bill.pk}")
     assert b'"api_usage":9223372036854775807' in response.content
     assert response.json()["overage_amount"] == "9223372036854.78"
 
 
-def test_usage_changed_says_when_usage_moved_after_billing(finance, as_user, bill_in, customer):
-    bill = bill_in()
+def test_usage_changed_says_when_usage_moved_after_billing(finance, api_as, acme_bill, customer):
+    bill = acme_bill()
     Usage.objects.filter(customer=customer, year=YEAR, month=MONTH).update(api_usage=3_000_000)
-    assert as_user(finance).get(f"/api/bills/{bill.pk}").json()["usage_changed"] is True
+    assert api_as(finance).get(f"/api/bills/{bill.pk}").json()["usage_changed"] is True
 
 
 # --- list ----------------------------------------------------------------------------------
 
 
-def test_bills_are_listed_newest_period_first(finance, as_user, customer):
+def test_bills_are_listed_newest_period_first(finance, api_as, customer):
     for year, month in [(2025, 1), (2025, 3), (2024, 12), (2025, 2)]:
         make_bill(customer=customer, finance=finance, year=year, month=month)
-    results = as_user(finance).get("/api/bills").json()["results"]
+    results = api_as(finance).get("/api/bills").json()["results"]
     assert [(b["year"], b["month"]) for b in results] == [
         (2025, 3),
         (2025, 2),
@@ -125,18 +135,39 @@ def spread_of_bills(finance, sales, customer):
         ("status=draft&year=2024", ["globex-2024-03"]),
         ("status=void", []),
         ("status=", ["acme-2025-03", "globex-2025-03", "acme-2025-02", "globex-2024-03"]),
+        ("customer=GLOB", ["globex-2025-03", "globex-2024-03"]),
+        ("customer=acme+corp&status=draft", ["acme-2025-03"]),
+        ("customer=%20acme%20", ["acme-2025-03", "acme-2025-02"]),
+        ("customer=", ["acme-2025-03", "globex-2025-03", "acme-2025-02", "globex-2024-03"]),
+        ("period=2025-03", ["acme-2025-03", "globex-2025-03"]),
+        ("period=2024-03", ["globex-2024-03"]),
+        ("period=2025-03&customer=globex", ["globex-2025-03"]),
+        ("period=2025-01", []),
+        ("sort=customer", ["acme-2025-03", "acme-2025-02", "globex-2025-03", "globex-2024-03"]),
+        ("sort=oldest", ["acme-2025-03", "acme-2025-02", "globex-2025-03", "globex-2024-03"]),
+        ("sort=oldest&status=draft", ["acme-2025-03", "globex-2025-03", "globex-2024-03"]),
+        ("sort=", ["acme-2025-03", "globex-2025-03", "acme-2025-02", "globex-2024-03"]),
     ],
 )
-def test_bill_filters(finance, as_user, spread_of_bills, query, expected):
-    response = as_user(finance).get(f"/api/bills?{query}")
+def test_bill_filters(finance, api_as, spread_of_bills, query, expected):
+    response = api_as(finance).get(f"/api/bills?{query}")
     assert response.status_code == 200
     ids = [spread_of_bills[label].pk for label in expected]
     assert [b["id"] for b in response.json()["results"]] == ids
     assert response.json()["count"] == len(expected)
 
 
-def test_bill_filter_by_customer(finance, as_user, spread_of_bills, customer):
-    results = as_user(finance).get(f"/api/bills?customer_id={customer.pk}").json()["results"]
+def test_bills_sorted_by_amount_are_largest_first(finance, api_as, customer):
+    globex = CustomerFactory(name="Globex")
+    make_bill(customer=customer, finance=finance, year=2025, month=3, api_usage=1_100_000)
+    make_bill(customer=globex, finance=finance, year=2025, month=1, api_usage=1_900_000)
+    make_bill(customer=globex, finance=finance, year=2025, month=2, api_usage=1_500_000)
+    results = api_as(finance).get("/api/bills?sort=amount").json()["results"]
+    assert [b["overage_amount"] for b in results] == ["2250.00", "1250.00", "250.00"]
+
+
+def test_bill_filter_by_customer(finance, api_as, spread_of_bills, customer):
+    results = api_as(finance).get(f"/api/bills?customer_id={customer.pk}").json()["results"]
     assert {b["customer_name"] for b in results} == {"Acme Corp"}
     assert len(results) == 2
 
@@ -151,10 +182,18 @@ def test_bill_filter_by_customer(finance, as_user, spread_of_bills, customer):
         ("month=0", "month"),
         ("customer_id=-1", "customer_id"),
         ("customer_id=99999999999999999999999", "customer_id"),
+        ("customer=" + "x" * 201, "customer"),
+        ("customer=ac%00me", "customer"),
+        ("period=2025-13", "period"),
+        ("period=2025-3", "period"),
+        ("period=1999-12", "period"),
+        ("period=soon", "period"),
+        ("sort=cheapest", "sort"),
+        ("sort=-amount", "sort"),
     ],
 )
-def test_bad_bill_filter_is_a_400_naming_it(finance, as_user, query, field):
-    response = as_user(finance).get(f"/api/bills?{query}")
+def test_bad_bill_filter_is_a_400_naming_it(finance, api_as, query, field):
+    response = api_as(finance).get(f"/api/bills?{query}")
     assert response.status_code == 400
     assert list(response.json()) == [field]
 
@@ -162,10 +201,10 @@ def test_bad_bill_filter_is_a_400_naming_it(finance, as_user, query, field):
 # --- detail --------------------------------------------------------------------------------
 
 
-def test_bill_detail_has_its_history_oldest_first(finance, sales, csm, as_user, bill_in):
-    bill = bill_in(Status.REJECTED)
-    as_user(csm).patch(f"/api/bills/{bill.pk}/revert", {"comment": "Let's look again."})
-    body = as_user(finance).get(f"/api/bills/{bill.pk}").json()
+def test_bill_detail_has_its_history_oldest_first(finance, sales, csm, api_as, acme_bill):
+    bill = acme_bill(Status.REJECTED)
+    api_as(csm).patch(f"/api/bills/{bill.pk}/revert", {"comment": "Let's look again."})
+    body = api_as(finance).get(f"/api/bills/{bill.pk}").json()
     assert set(body) == BILL_KEYS | {"actions"}
     actions = body["actions"]
     assert all(set(a) == ACTION_KEYS for a in actions)
@@ -183,17 +222,17 @@ def test_bill_detail_has_its_history_oldest_first(finance, sales, csm, as_user, 
 
 
 @pytest.mark.parametrize("pk", ["999999", "9" * 30])
-def test_unknown_bill_is_a_404(finance, as_user, pk):
-    response = as_user(finance).get(f"/api/bills/{pk}")
+def test_unknown_bill_is_a_404(finance, api_as, pk):
+    response = api_as(finance).get(f"/api/bills/{pk}")
     assert response.status_code == 404
     assert response.json() == {"detail": f"Bill #{int(pk)} does not exist."}
 
 
 @pytest.mark.parametrize("action", ["approve", "reject", "revert", "send", "void", ""])
-def test_action_on_unknown_bill_is_a_404(users, as_user, action):
+def test_action_on_unknown_bill_is_a_404(users, api_as, action):
     user = users["finance"] if action in ("send", "void", "") else users["sales"]
     body = {} if action == "send" else {"comment": "x"}
-    response = as_user(user).patch(f"/api/bills/{'9' * 25}/{action}".rstrip("/"), body)
+    response = api_as(user).patch(f"/api/bills/{'9' * 25}/{action}".rstrip("/"), body)
     assert response.status_code == 404
     assert "does not exist" in response.json()["detail"]
 
@@ -201,9 +240,9 @@ def test_action_on_unknown_bill_is_a_404(users, as_user, action):
 # --- create --------------------------------------------------------------------------------
 
 
-def test_finance_creates_a_bill(finance, as_user, customer):
+def test_finance_creates_a_bill(finance, api_as, customer):
     Usage.objects.create(customer=customer, year=YEAR, month=MONTH, api_usage=1_200_000)
-    response = as_user(finance).post(
+    response = api_as(finance).post(
         "/api/bills", {"customer_id": customer.pk, "year": YEAR, "month": MONTH}
     )
     assert response.status_code == 201, response.content
@@ -215,18 +254,18 @@ def test_finance_creates_a_bill(finance, as_user, customer):
     assert Bill.objects.get(pk=body["id"]).customer == customer
 
 
-def test_creating_a_bill_twice_is_a_409(finance, as_user, bill_in, customer):
-    bill_in()
-    response = as_user(finance).post(
+def test_creating_a_bill_twice_is_a_409(finance, api_as, acme_bill, customer):
+    acme_bill()
+    response = api_as(finance).post(
         "/api/bills", {"customer_id": customer.pk, "year": YEAR, "month": MONTH}
     )
     assert response.status_code == 409
     assert "already has bill" in response.json()["detail"]
 
 
-def test_a_voided_month_may_be_billed_again(finance, as_user, bill_in, customer):
-    bill_in(Status.VOID)
-    response = as_user(finance).post(
+def test_a_voided_month_may_be_billed_again(finance, api_as, acme_bill, customer):
+    acme_bill(Status.VOID)
+    response = api_as(finance).post(
         "/api/bills", {"customer_id": customer.pk, "year": YEAR, "month": MONTH}
     )
     assert response.status_code == 201
@@ -242,10 +281,10 @@ def test_a_voided_month_may_be_billed_again(finance, as_user, bill_in, customer)
     ids=["no-overage", "month-not-ended", "not-under-contract"],
 )
 def test_bill_that_cannot_be_made_is_a_400_with_the_reason(
-    finance, as_user, customer, usage, year, month, field, words
+    finance, api_as, customer, usage, year, month, field, words
 ):
     Usage.objects.create(customer=customer, year=YEAR, month=MONTH, api_usage=usage)
-    response = as_user(finance).post(
+    response = api_as(finance).post(
         "/api/bills", {"customer_id": customer.pk, "year": year, "month": month}
     )
     assert response.status_code == 400
@@ -265,8 +304,8 @@ def test_bill_that_cannot_be_made_is_a_400_with_the_reason(
     ],
     ids=["empty", "unknown-customer", "not-a-number", "month-13", "unknown-field"],
 )
-def test_bad_bill_create_body_is_a_400_naming_fields(finance, as_user, body, fields):
-    response = as_user(finance).post("/api/bills", body)
+def test_bad_bill_create_body_is_a_400_naming_fields(finance, api_as, body, fields):
+    response = api_as(finance).post("/api/bills", body)
     assert response.status_code == 400
     assert set(response.json()) == fields
 
@@ -274,11 +313,11 @@ def test_bad_bill_create_body_is_a_400_naming_fields(finance, as_user, body, fie
 # --- generate ------------------------------------------------------------------------------
 
 
-def test_generate_bills_a_month_and_is_idempotent(finance, as_user, customer):
+def test_generate_bills_a_month_and_is_idempotent(finance, api_as, customer):
     quiet = CustomerFactory(name="Quiet Co")
     Usage.objects.create(customer=customer, year=YEAR, month=MONTH, api_usage=1_500_000)
     Usage.objects.create(customer=quiet, year=YEAR, month=MONTH, api_usage=10)
-    client = as_user(finance)
+    client = api_as(finance)
 
     first = client.post("/api/bills/generate", {"year": YEAR, "month": MONTH})
     second = client.post("/api/bills/generate", {"year": YEAR, "month": MONTH})
@@ -293,14 +332,14 @@ def test_generate_bills_a_month_and_is_idempotent(finance, as_user, customer):
     assert Bill.objects.get().customer == customer
 
 
-def test_generating_a_month_that_has_not_ended_is_a_400(finance, as_user):
-    response = as_user(finance).post("/api/bills/generate", {"year": 2999, "month": 1})
+def test_generating_a_month_that_has_not_ended_is_a_400(finance, api_as):
+    response = api_as(finance).post("/api/bills/generate", {"year": 2999, "month": 1})
     assert response.status_code == 400
     assert "has not ended" in response.json()["month"][0]
 
 
-def test_generate_refuses_unknown_fields(finance, as_user):
-    response = as_user(finance).post("/api/bills/generate", {"year": YEAR, "month": 1, "dry": 1})
+def test_generate_refuses_unknown_fields(finance, api_as):
+    response = api_as(finance).post("/api/bills/generate", {"year": YEAR, "month": 1, "dry": 1})
     assert response.status_code == 400
     assert response.json() == {"dry": ["Unknown field."]}
 
@@ -308,60 +347,60 @@ def test_generate_refuses_unknown_fields(finance, as_user):
 # --- decisions -----------------------------------------------------------------------------
 
 
-def test_sales_approves_a_bill(sales, as_user, bill_in):
-    bill = bill_in()
-    response = as_user(sales).patch(f"/api/bills/{bill.pk}/approve", {"comment": "Fine."})
+def test_sales_approves_a_bill(sales, api_as, acme_bill):
+    bill = acme_bill()
+    response = api_as(sales).patch(f"/api/bills/{bill.pk}/approve", {"comment": "Fine."})
     assert response.status_code == 200
     assert response.json()["status"] == "approved"
     assert response.json()["approvals_needed"] == 0
     assert response.json()["actions"][-1]["comment"] == "Fine."
 
 
-def test_approve_needs_no_body(sales, as_user, bill_in):
-    bill = bill_in()
-    response = as_user(sales).patch(f"/api/bills/{bill.pk}/approve")
+def test_approve_needs_no_body(sales, api_as, acme_bill):
+    bill = acme_bill()
+    response = api_as(sales).patch(f"/api/bills/{bill.pk}/approve")
     assert response.status_code == 200
     assert response.json()["status"] == "approved"
 
 
-def test_bill_needing_two_approvals_stays_draft_after_one(sales, csm, as_user, finance):
+def test_bill_needing_two_approvals_stays_draft_after_one(sales, csm, api_as, finance):
     strict = CustomerFactory(name="Strict Inc", csm=csm, require_csm_approval=True)
     bill = make_bill(customer=strict, finance=finance, year=YEAR, month=MONTH)
-    first = as_user(sales).patch(f"/api/bills/{bill.pk}/approve", {})
+    first = api_as(sales).patch(f"/api/bills/{bill.pk}/approve", {})
     assert (first.json()["status"], first.json()["approvals_needed"]) == ("draft", 1)
-    again = as_user(sales).patch(f"/api/bills/{bill.pk}/approve", {})
+    again = api_as(sales).patch(f"/api/bills/{bill.pk}/approve", {})
     assert again.status_code == 409
-    second = as_user(csm).patch(f"/api/bills/{bill.pk}/approve", {})
+    second = api_as(csm).patch(f"/api/bills/{bill.pk}/approve", {})
     assert (second.json()["status"], second.json()["approvals_needed"]) == ("approved", 0)
 
 
-def test_csm_of_another_customer_cannot_approve(other_csm, as_user, bill_in):
-    bill = bill_in()
-    response = as_user(other_csm).patch(f"/api/bills/{bill.pk}/approve", {})
+def test_csm_of_another_customer_cannot_approve(other_csm, api_as, acme_bill):
+    bill = acme_bill()
+    response = api_as(other_csm).patch(f"/api/bills/{bill.pk}/approve", {})
     assert response.status_code == 403
     assert "Acme Corp" in response.json()["detail"]
     assert Bill.objects.get(pk=bill.pk).status == Status.DRAFT
 
 
-def test_finance_cannot_approve(finance, as_user, bill_in):
-    bill = bill_in()
-    response = as_user(finance).patch(f"/api/bills/{bill.pk}/approve", {})
+def test_finance_cannot_approve(finance, api_as, acme_bill):
+    bill = acme_bill()
+    response = api_as(finance).patch(f"/api/bills/{bill.pk}/approve", {})
     assert response.status_code == 403
     assert response.json() == {"detail": "Your role (Finance) may not approve bills."}
 
 
-def test_reject_needs_a_comment(sales, as_user, bill_in):
-    bill = bill_in()
-    missing = as_user(sales).patch(f"/api/bills/{bill.pk}/reject", {})
-    blank = as_user(sales).patch(f"/api/bills/{bill.pk}/reject", {"comment": "  "})
+def test_reject_needs_a_comment(sales, api_as, acme_bill):
+    bill = acme_bill()
+    missing = api_as(sales).patch(f"/api/bills/{bill.pk}/reject", {})
+    blank = api_as(sales).patch(f"/api/bills/{bill.pk}/reject", {"comment": "  "})
     assert missing.status_code == blank.status_code == 400
     assert list(missing.json()) == list(blank.json()) == ["comment"]
     assert Bill.objects.get(pk=bill.pk).status == Status.DRAFT
 
 
-def test_sales_rejects_a_bill(sales, as_user, bill_in):
-    bill = bill_in()
-    response = as_user(sales).patch(f"/api/bills/{bill.pk}/reject", {"comment": "Goodwill."})
+def test_sales_rejects_a_bill(sales, api_as, acme_bill):
+    bill = acme_bill()
+    response = api_as(sales).patch(f"/api/bills/{bill.pk}/reject", {"comment": "Goodwill."})
     assert response.status_code == 200
     assert response.json()["status"] == "rejected"
 
@@ -377,19 +416,19 @@ def test_sales_rejects_a_bill(sales, as_user, bill_in):
         (Status.SENT, ""),
     ],
 )
-def test_action_the_status_forbids_is_a_409(users, as_user, bill_in, status, action):
-    bill = bill_in(status)
+def test_action_the_status_forbids_is_a_409(users, api_as, acme_bill, status, action):
+    bill = acme_bill(status)
     user = users["finance"] if action in ("send", "void", "") else users["sales"]
     url = f"/api/bills/{bill.pk}/{action}".rstrip("/")
-    response = as_user(user).patch(url, {} if action == "send" else {"comment": "Why not."})
+    response = api_as(user).patch(url, {} if action == "send" else {"comment": "Why not."})
     assert response.status_code == 409, response.content
     assert set(response.json()) == {"detail"}
     assert Bill.objects.get(pk=bill.pk).status == status
 
 
-def test_revert_undoes_an_approval(csm, as_user, bill_in):
-    bill = bill_in(Status.APPROVED)
-    response = as_user(csm).patch(f"/api/bills/{bill.pk}/revert", {"comment": "Too early."})
+def test_revert_undoes_an_approval(csm, api_as, acme_bill):
+    bill = acme_bill(Status.APPROVED)
+    response = api_as(csm).patch(f"/api/bills/{bill.pk}/revert", {"comment": "Too early."})
     assert response.status_code == 200
     assert response.json()["status"] == "draft"
     assert response.json()["approvals_needed"] == 1
@@ -398,9 +437,9 @@ def test_revert_undoes_an_approval(csm, as_user, bill_in):
 # --- corrections ---------------------------------------------------------------------------
 
 
-def test_finance_reprices_a_bill(finance, as_user, bill_in):
-    bill = bill_in(api_usage=1_100_000)
-    response = as_user(finance).patch(
+def test_finance_reprices_a_bill(finance, api_as, acme_bill):
+    bill = acme_bill(api_usage=1_100_000)
+    response = api_as(finance).patch(
         f"/api/bills/{bill.pk}", {"comment": "Agreed discount.", "overage_unit_cost": "0.001"}
     )
     assert response.status_code == 200, response.content
@@ -409,10 +448,12 @@ def test_finance_reprices_a_bill(finance, as_user, bill_in):
     assert body["actions"][-1]["changes"]["overage_unit_cost"] == ["0.002500", "0.001000"]
 
 
-def test_finance_recomputes_a_rejected_bill_from_current_usage(finance, as_user, bill_in, customer):
-    bill = bill_in(Status.REJECTED)
+def test_finance_recomputes_a_rejected_bill_from_current_usage(
+    finance, api_as, acme_bill, customer
+):
+    bill = acme_bill(Status.REJECTED)
     Usage.objects.filter(customer=customer, year=YEAR, month=MONTH).update(api_usage=1_000_100)
-    response = as_user(finance).patch(f"/api/bills/{bill.pk}", {"comment": "Usage corrected."})
+    response = api_as(finance).patch(f"/api/bills/{bill.pk}", {"comment": "Usage corrected."})
     assert response.status_code == 200
     assert (response.json()["status"], response.json()["overage_units"]) == ("draft", 100)
     assert response.json()["usage_changed"] is False
@@ -432,9 +473,9 @@ def test_finance_recomputes_a_rejected_bill_from_current_usage(finance, as_user,
     ],
     ids=["no-comment", "words", "7-places", "negative", "json-float", "list", "unknown", "nul"],
 )
-def test_bad_correction_is_a_400_naming_the_field(finance, as_user, bill_in, body, field):
-    bill = bill_in()
-    response = as_user(finance).patch(f"/api/bills/{bill.pk}", body)
+def test_bad_correction_is_a_400_naming_the_field(finance, api_as, acme_bill, body, field):
+    bill = acme_bill()
+    response = api_as(finance).patch(f"/api/bills/{bill.pk}", body)
     assert response.status_code == 400, response.content
     assert list(response.json()) == [field]
     assert Bill.objects.get(pk=bill.pk).overage_unit_cost == Decimal("0.0025")
@@ -443,27 +484,27 @@ def test_bad_correction_is_a_400_naming_the_field(finance, as_user, bill_in, bod
 # --- send and void -------------------------------------------------------------------------
 
 
-def test_finance_sends_an_approved_bill_and_it_is_emailed(finance, as_user, bill_in, customer):
-    bill = bill_in(Status.APPROVED)
-    response = as_user(finance).patch(f"/api/bills/{bill.pk}/send")
+def test_finance_sends_an_approved_bill_and_it_is_emailed(finance, api_as, acme_bill, customer):
+    bill = acme_bill(Status.APPROVED)
+    response = api_as(finance).patch(f"/api/bills/{bill.pk}/send")
     assert response.status_code == 200, response.content
     assert response.json()["status"] == "sent"
     assert [m.to for m in mail.outbox] == [[customer.billing_email]]
 
 
-def test_send_refuses_a_body_with_fields(finance, as_user, bill_in):
-    bill = bill_in(Status.APPROVED)
-    response = as_user(finance).patch(f"/api/bills/{bill.pk}/send", {"to": "me@example.com"})
+def test_send_refuses_a_body_with_fields(finance, api_as, acme_bill):
+    bill = acme_bill(Status.APPROVED)
+    response = api_as(finance).patch(f"/api/bills/{bill.pk}/send", {"to": "me@example.com"})
     assert response.status_code == 400
     assert response.json() == {"to": ["Unknown field."]}
 
 
 def test_failed_invoice_email_is_a_502_and_the_bill_stays_approved(
-    finance, as_user, bill_in, settings
+    finance, api_as, acme_bill, settings
 ):
-    bill = bill_in(Status.APPROVED)
+    bill = acme_bill(Status.APPROVED)
     settings.MAILERS = {"default": {"BACKEND": "tests.bills.failing_mail.FailingBackend"}}
-    response = as_user(finance).patch(f"/api/bills/{bill.pk}/send")
+    response = api_as(finance).patch(f"/api/bills/{bill.pk}/send")
     assert response.status_code == 502
     assert "could not be emailed" in response.json()["detail"]
     bill.refresh_from_db()
@@ -471,16 +512,16 @@ def test_failed_invoice_email_is_a_502_and_the_bill_stays_approved(
     assert bill.actions.last().action == Action.SEND_FAILED
 
 
-def test_finance_voids_a_sent_bill(finance, as_user, bill_in):
-    bill = bill_in(Status.SENT)
-    response = as_user(finance).patch(f"/api/bills/{bill.pk}/void", {"comment": "Duplicate."})
+def test_finance_voids_a_sent_bill(finance, api_as, acme_bill):
+    bill = acme_bill(Status.SENT)
+    response = api_as(finance).patch(f"/api/bills/{bill.pk}/void", {"comment": "Duplicate."})
     assert response.status_code == 200
     assert response.json()["status"] == "void"
 
 
-def test_void_needs_a_comment(finance, as_user, bill_in):
-    bill = bill_in(Status.SENT)
-    response = as_user(finance).patch(f"/api/bills/{bill.pk}/void", {"comment": ""})
+def test_void_needs_a_comment(finance, api_as, acme_bill):
+    bill = acme_bill(Status.SENT)
+    response = api_as(finance).patch(f"/api/bills/{bill.pk}/void", {"comment": ""})
     assert response.status_code == 400
     assert list(response.json()) == ["comment"]
 
@@ -489,15 +530,15 @@ def test_void_needs_a_comment(finance, as_user, bill_in):
 
 
 @pytest.mark.parametrize("method", ["put", "delete", "post"])
-def test_bill_cannot_be_replaced_deleted_or_posted_to(finance, as_user, bill_in, method):
-    bill = bill_in()
-    response = getattr(as_user(finance), method)(f"/api/bills/{bill.pk}", {})
+def test_bill_cannot_be_replaced_deleted_or_posted_to(finance, api_as, acme_bill, method):
+    bill = acme_bill()
+    response = getattr(api_as(finance), method)(f"/api/bills/{bill.pk}", {})
     assert response.status_code == 405
     assert Bill.objects.filter(pk=bill.pk).exists()
 
 
-def test_a_new_user_reading_bills_sees_the_stakeholder_by_name(as_user, bill_in):
-    bill = bill_in()
+def test_a_new_user_reading_bills_sees_the_stakeholder_by_name(api_as, acme_bill):
+    bill = acme_bill()
     reader = UserFactory(name="reader", role="Sales")
-    actions = as_user(reader).get(f"/api/bills/{bill.pk}").json()["actions"]
+    actions = api_as(reader).get(f"/api/bills/{bill.pk}").json()["actions"]
     assert actions[0]["stakeholder_name"] == "fiona"

@@ -1,0 +1,156 @@
+"""What the bills API writes (a bill, its history, a generation's result) and the bodies it
+reads. Other apps' readers (the customer API) use these too, never bills.api."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from billing_site.core import periods
+from billing_site.core.api import (
+    DecimalTextField,
+    Int64Field,
+    ModelSerializer,
+    StrictSerializer,
+    id_field,
+)
+from bills.models import Bill, BillAction, Status
+
+# --- output --------------------------------------------------------------------------------
+
+
+class BillSummarySerializer(ModelSerializer):
+    customer_id = Int64Field(read_only=True)
+    customer_name = serializers.CharField(source="customer.name", read_only=True)
+    approvals_needed = serializers.IntegerField(
+        read_only=True, help_text="Approvals still missing before the bill is approved."
+    )
+
+    class Meta:
+        model = Bill
+        fields = [
+            "id",
+            "customer_id",
+            "customer_name",
+            "year",
+            "month",
+            "api_usage",
+            "monthly_api_limit",
+            "overage_units",
+            "overage_unit_cost",
+            "overage_amount",
+            "status",
+            "approvals_needed",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class BillSerializer(BillSummarySerializer):
+    usage_changed = serializers.BooleanField(
+        read_only=True,
+        help_text="The month's recorded usage differs from what this unsent bill was computed "
+        "from: Finance may want to recompute it (PATCH /api/bills/{id}).",
+    )
+
+    class Meta(BillSummarySerializer.Meta):
+        fields = [*BillSummarySerializer.Meta.fields, "usage_changed"]
+        read_only_fields = fields
+
+
+class BlankAsNullChoiceField(serializers.ChoiceField):
+    def to_representation(self, value):
+        return None if value == "" else super().to_representation(value)
+
+
+class BillActionSerializer(ModelSerializer):
+    stakeholder_id = Int64Field(read_only=True)
+    stakeholder_name = serializers.CharField(source="stakeholder.name", read_only=True)
+    from_status = BlankAsNullChoiceField(
+        choices=Status.choices, allow_null=True, read_only=True, help_text="null for created."
+    )
+    changes = serializers.JSONField(
+        read_only=True,
+        help_text='What the action changed, e.g. {"overage_unit_cost": ["0.002500", '
+        '"0.002000"]} for a correction or {"approval": "sales"}.',
+    )
+
+    class Meta:
+        model = BillAction
+        fields = [
+            "id",
+            "action",
+            "stakeholder_id",
+            "stakeholder_name",
+            "comment",
+            "from_status",
+            "to_status",
+            "created_at",
+            "changes",
+        ]
+        read_only_fields = fields
+
+
+class BillDetailSerializer(BillSerializer):
+    actions = BillActionSerializer(many=True, read_only=True, help_text="Oldest first.")
+
+    class Meta(BillSerializer.Meta):
+        fields = [*BillSerializer.Meta.fields, "actions"]
+        read_only_fields = fields
+
+
+class GenerationSerializer(serializers.Serializer):
+    created = serializers.IntegerField()
+    skipped = serializers.IntegerField()
+    skipped_reasons = serializers.DictField(
+        child=serializers.IntegerField(),
+        help_text='Skipped customers by reason: "no overage", "already billed", '
+        '"not under contract".',
+    )
+
+
+# --- input ---------------------------------------------------------------------------------
+
+
+def _year(**kwargs):
+    return serializers.IntegerField(
+        min_value=periods.MIN_YEAR, max_value=periods.MAX_YEAR, **kwargs
+    )
+
+
+def _month(**kwargs):
+    return serializers.IntegerField(min_value=1, max_value=12, **kwargs)
+
+
+class BillCreateSerializer(StrictSerializer):
+    customer_id = id_field()
+    year = _year()
+    month = _month(help_text="A month that has ended.")
+
+
+class GenerateSerializer(StrictSerializer):
+    year = _year()
+    month = _month(help_text="A month that has ended.")
+
+
+class ApproveSerializer(StrictSerializer):
+    comment = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class CommentSerializer(StrictSerializer):
+    comment = serializers.CharField(allow_blank=True, help_text="Required, not blank.")
+
+
+class BillUpdateSerializer(StrictSerializer):
+    comment = serializers.CharField(allow_blank=True, help_text="Required: why the correction.")
+    overage_unit_cost = DecimalTextField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="A new price per call for this bill only (at most 6 decimal places). Left "
+        "out: recompute from the customer's current usage, limit and price.",
+    )
+
+
+class NoBodySerializer(StrictSerializer):
+    """No fields; an empty body or {}."""
