@@ -157,7 +157,7 @@ class BillDetailView(APIView):
 
     @extend_schema(
         tags=TAGS,
-        summary="Correct a draft or rejected bill (Finance)",
+        summary="Update a draft or rejected bill: recompute or reprice (Finance)",
         description="Recomputes the bill from the customer's current usage, limit and price, or "
         "reprices it with `overage_unit_cost`. The bill returns to draft and earlier approvals "
         "no longer count.",

@@ -72,7 +72,7 @@ class BillActionSerializer(ModelSerializer):
     changes = serializers.JSONField(
         read_only=True,
         help_text='What the action changed, e.g. {"overage_unit_cost": ["0.002500", '
-        '"0.002000"]} for a correction or {"approval": "sales"}.',
+        '"0.002000"]} for an update or {"approval": "sales"}.',
     )
 
     class Meta:
@@ -142,7 +142,7 @@ class CommentSerializer(StrictSerializer):
 
 
 class BillUpdateSerializer(StrictSerializer):
-    comment = serializers.CharField(allow_blank=True, help_text="Required: why the correction.")
+    comment = serializers.CharField(allow_blank=True, help_text="Required: why the update.")
     overage_unit_cost = DecimalTextField(
         required=False,
         allow_null=True,

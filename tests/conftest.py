@@ -1,3 +1,7 @@
+"""The fixtures every test module may ask for: a user per role, the customer "Acme Corp", clients
+for the API and the pages, bills in any status, and a fresh cache for each test. Plain helpers
+(the test month, the role list, htmx headers) live in tests/factories.py."""
+
 import os
 
 import pytest
@@ -9,19 +13,27 @@ from django.test import Client  # noqa: E402
 from rest_framework.test import APIClient  # noqa: E402
 
 from accounts.models import Role  # noqa: E402
-from tests.factories import PASSWORD, CustomerFactory, UserFactory  # noqa: E402
+from billing_site.core import periods  # noqa: E402
+from bills.models import Bill, Status  # noqa: E402
+from bills.services import (  # noqa: E402
+    bill_approve,
+    bill_generate,
+    bill_reject,
+    bill_send,
+    bill_void,
+)
+from customers.models import Customer  # noqa: E402
+from tests.factories import (  # noqa: E402
+    MONTH,
+    PASSWORD,
+    YEAR,
+    CustomerFactory,
+    UserFactory,
+    make_bill,
+)
+from usage.models import Usage  # noqa: E402
 
-# The roles a page or endpoint is tried with: each role, plus a CSM of another customer.
-ROLES = ("finance", "sales", "csm", "other_csm")
-HTMX = {"HTTP_HX_REQUEST": "true"}
-
-
-def htmx(target: str | None = None) -> dict[str, str]:
-    """Headers of an htmx request aimed at the element with id `target`."""
-    headers = dict(HTMX)
-    if target:
-        headers["HTTP_HX_TARGET"] = target
-    return headers
+# --- people ------------------------------------------------------------------------------------
 
 
 @pytest.fixture
@@ -50,14 +62,37 @@ def other_csm(db):
 
 
 @pytest.fixture
-def customer(db, csm):
-    return CustomerFactory(name="Acme Corp", csm=csm)
+def cs_user(db):
+    """A Customer Success user who manages nobody; stands in as CSM where a customer has none."""
+    return UserFactory(name="cody", role=Role.CUSTOMER_SUCCESS)
 
 
 @pytest.fixture
 def users(finance, sales, csm, other_csm):
     """Every role, plus a CSM who does not manage `customer`."""
     return {"finance": finance, "sales": sales, "csm": csm, "other_csm": other_csm}
+
+
+@pytest.fixture
+def staff(db):
+    """A superuser, for the admin."""
+    return UserFactory(name="root", role=Role.FINANCE, is_staff=True, is_superuser=True)
+
+
+# --- customers ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def customer(db, csm):
+    return CustomerFactory(name="Acme Corp", csm=csm)
+
+
+@pytest.fixture
+def unmanaged_customer(db):
+    return CustomerFactory(name="Orphan Ltd", csm=None)
+
+
+# --- clients -----------------------------------------------------------------------------------
 
 
 @pytest.fixture
@@ -91,9 +126,105 @@ def page_as():
     return make
 
 
+@pytest.fixture
+def client_for(users, api_as):
+    """client_for("anonymous" | "finance" | "sales" | "csm" | "other_csm") -> an API client."""
+
+    def make(role: str) -> APIClient:
+        return APIClient() if role == "anonymous" else api_as(users[role])
+
+    return make
+
+
+@pytest.fixture
+def staff_client(client, staff):
+    """The test client, logged in to the admin as `staff`."""
+    client.force_login(staff)
+    return client
+
+
+# --- bills -------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def bill(customer, finance):
+    """A draft bill of `customer` (CSM: `csm`) for the last month that has ended."""
+    return make_bill(customer=customer, finance=finance)
+
+
+@pytest.fixture
+def bill_in(finance, sales):
+    """bill_in("approved", customer=...) -> a bill for YEAR-MONTH in that status (default draft),
+    taken there by the real services: created by `finance`, decided by `sales`.
+
+    Without `customer`, the bill is of a new customer that has no CSM, made from the other keyword
+    arguments (monthly_api_limit=..., ...) by make_bill; pass customer=customer for "Acme Corp",
+    whose CSM is `csm`. The customer must need one approval.
+    """
+
+    def make(status: str = Status.DRAFT, *, customer=None, **kwargs) -> Bill:
+        bill = make_bill(customer=customer, finance=finance, year=YEAR, month=MONTH, **kwargs)
+        if status == Status.DRAFT:
+            return bill
+        if status == Status.REJECTED:
+            return bill_reject(bill=bill, user=sales, comment="Not this month.")
+        bill = bill_approve(bill=bill, user=sales)
+        assert bill.status == Status.APPROVED, "bill_in() needs a one-approval customer"
+        if status == Status.APPROVED:
+            return bill
+        bill = bill_send(bill=bill, user=finance)
+        if status == Status.SENT:
+            return bill
+        assert status == Status.VOID, status
+        return bill_void(bill=bill, user=finance, comment="Sent to the wrong address.")
+
+    return make
+
+
+@pytest.fixture
+def many_bills(finance, csm):
+    """make(n): n customers with overage last month, billed in one generation."""
+
+    def make(n: int) -> list[int]:
+        year, month = periods.last_ended_month()
+        start = Customer.objects.count()
+        customers = Customer.objects.bulk_create(
+            [
+                CustomerFactory.build(name=f"Bulk {start + i:05d}", csm=csm if i % 2 else None)
+                for i in range(n)
+            ]
+        )
+        Usage.objects.bulk_create(
+            [Usage(customer=c, year=year, month=month, api_usage=2_000_000) for c in customers]
+        )
+        return bill_generate(year=year, month=month, user=finance).bill_ids
+
+    return make
+
+
+# --- settings ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def throttle_rates(settings):
+    """throttle_rates(login_name="2/min") -> those rates for this test only."""
+
+    def set_rates(**scopes):
+        current = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]
+        settings.REST_FRAMEWORK = {
+            **settings.REST_FRAMEWORK,
+            "DEFAULT_THROTTLE_RATES": {**current, **scopes},
+        }
+
+    return set_rates
+
+
+# --- isolation ---------------------------------------------------------------------------------
+
+
 @pytest.fixture(autouse=True)
 def _fresh_cache():
-    """Attempt counters live in the cache; each test starts with none."""
+    """Login and sign-up attempt counters live in the cache; each test starts with none."""
     from django.core.cache import cache
 
     cache.clear()

@@ -1,4 +1,5 @@
-"""factory-boy factories. Bills are made through the services, so their history is real."""
+"""factory-boy factories, and the plain helpers the tests share (the fixtures are in conftest.py).
+Bills are made through the services, so their history is real."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ from datetime import date
 from decimal import Decimal
 
 import factory
+import pytest
 from django.contrib.auth.hashers import make_password
+from django.db import IntegrityError, transaction
 
 from accounts.models import Role, User
 from billing_site.core import periods
@@ -16,6 +19,25 @@ from customers.models import Customer
 from usage.models import Usage
 
 PASSWORD = "correct horse battery staple"
+YEAR, MONTH = 2025, 3  # a month that has ended whatever day the tests run
+
+# The roles a page or endpoint is tried with: each role, plus a CSM of another customer.
+ROLES = ("finance", "sales", "csm", "other_csm")
+HTMX = {"HTTP_HX_REQUEST": "true"}
+
+
+def htmx(target: str | None = None) -> dict[str, str]:
+    """Headers of an htmx request aimed at the element with id `target`."""
+    headers = dict(HTMX)
+    if target:
+        headers["HTTP_HX_TARGET"] = target
+    return headers
+
+
+def refused_by_the_database(write) -> None:
+    """write() must fail on a database constraint (inside a savepoint, so the test goes on)."""
+    with pytest.raises(IntegrityError), transaction.atomic():
+        write()
 
 
 @functools.cache

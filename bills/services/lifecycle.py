@@ -112,7 +112,7 @@ STATUS_VIEWS: dict[str, StatusView] = {
     Status.DRAFT: StatusView(
         "Amount due",
         False,
-        "Draft: not approved",
+        "Draft",
         "It waits for {needed} from {approvers}.",
     ),
     Status.APPROVED: StatusView(
@@ -121,7 +121,7 @@ STATUS_VIEWS: dict[str, StatusView] = {
     Status.REJECTED: StatusView(
         "Written off",
         True,
-        "Rejected: written off",
+        "Rejected",
         "It was rejected: the overage is written off unless the decision is undone.",
     ),
     Status.SENT: StatusView("Invoiced", False, "", "The invoice was sent to {email}."),

@@ -1,36 +1,19 @@
 """The admin's own doors: its login counts in the shared attempt budget, and it never shows a
-user's bearer token."""
+user's bearer token; staff create users with a role, and nobody else gets in."""
 
-import pytest
 from django.test import Client
+from django.urls import reverse
 
 from accounts.models import Role
-from tests.factories import PASSWORD, UserFactory
-
-
-@pytest.fixture
-def rates(settings):
-    def set_rates(**scopes):
-        current = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]
-        settings.REST_FRAMEWORK = {
-            **settings.REST_FRAMEWORK,
-            "DEFAULT_THROTTLE_RATES": {**current, **scopes},
-        }
-
-    return set_rates
-
-
-@pytest.fixture
-def staff(db):
-    return UserFactory(name="root", role=Role.FINANCE, is_staff=True, is_superuser=True)
+from tests.factories import PASSWORD
 
 
 def _admin_login(client, password):
     return client.post("/admin/login/", {"username": "root", "password": password})
 
 
-def test_admin_login_is_throttled_per_name_like_the_other_doors(staff, rates):
-    rates(login_name="2/min", login_address="100/min")
+def test_admin_login_is_throttled_per_name_like_the_other_doors(staff, throttle_rates):
+    throttle_rates(login_name="2/min", login_address="100/min")
     client = Client()
     assert _admin_login(client, "guess-1").status_code == 200
     assert _admin_login(client, "guess-2").status_code == 200
@@ -40,8 +23,8 @@ def test_admin_login_is_throttled_per_name_like_the_other_doors(staff, rates):
     assert "_auth_user_id" not in client.session
 
 
-def test_admin_login_guesses_use_up_the_api_budget(staff, rates):
-    rates(login_name="2/min", login_address="100/min")
+def test_admin_login_guesses_use_up_the_api_budget(staff, throttle_rates):
+    throttle_rates(login_name="2/min", login_address="100/min")
     _admin_login(Client(), "guess-1")
     _admin_login(Client(), "guess-2")
     response = Client().post(
@@ -88,3 +71,30 @@ def test_a_password_reset_in_the_admin_ends_the_users_bearer_token(staff, financ
     api = Client(HTTP_AUTHORIZATION=f"Bearer {old_token}")
     assert api.get("/api/session").status_code == 401
     assert client.get("/admin/").status_code == 200  # the staff user's own session goes on
+
+
+def test_staff_can_create_a_user_with_a_role(staff_client):
+    from accounts.models import User
+
+    response = staff_client.post(
+        reverse("admin:accounts_user_add"),
+        {
+            "name": "newbie",
+            "email": "n@example.com",
+            "role": Role.SALES,
+            "password1": "A-long-enough-pass-42",
+            "password2": "A-long-enough-pass-42",
+            "usable_password": "true",
+        },
+    )
+    assert response.status_code == 302, response.content[:2000]
+    user = User.objects.get(name="newbie")
+    assert user.role == Role.SALES
+    assert user.password.startswith("bcrypt_sha256$")
+
+
+def test_non_staff_cannot_use_the_admin(client, finance):
+    client.force_login(finance)
+    response = client.get(reverse("admin:customers_customer_changelist"))
+    assert response.status_code == 302
+    assert "/admin/login/" in response["Location"]

@@ -1,25 +1,12 @@
 """The page and the API count login attempts in one budget, so neither is a way around it."""
 
-import pytest
 from django.test import Client
 
 from accounts.throttles import attempt_wait
 
 
-@pytest.fixture
-def rates(settings):
-    def set_rates(**scopes):
-        current = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]
-        settings.REST_FRAMEWORK = {
-            **settings.REST_FRAMEWORK,
-            "DEFAULT_THROTTLE_RATES": {**current, **scopes},
-        }
-
-    return set_rates
-
-
-def test_attempts_past_the_rate_must_wait(rates):
-    rates(login_name="2/min")
+def test_attempts_past_the_rate_must_wait(throttle_rates):
+    throttle_rates(login_name="2/min")
     assert attempt_wait("login_name", "fiona") == 0
     assert attempt_wait("login_name", "fiona") == 0
     wait = attempt_wait("login_name", "fiona")
@@ -27,14 +14,14 @@ def test_attempts_past_the_rate_must_wait(rates):
     assert attempt_wait("login_name", "sam") == 0
 
 
-def test_no_identity_is_never_counted(rates):
-    rates(login_name="1/min")
+def test_no_identity_is_never_counted(throttle_rates):
+    throttle_rates(login_name="1/min")
     assert attempt_wait("login_name", None) == 0
     assert attempt_wait("login_name", None) == 0
 
 
-def test_guesses_on_the_page_use_up_the_api_budget(db, finance, rates):
-    rates(login_name="2/min", login_address="100/min")
+def test_guesses_on_the_page_use_up_the_api_budget(db, finance, throttle_rates):
+    throttle_rates(login_name="2/min", login_address="100/min")
     page = Client()
     guess = {"intent": "login", "login-name": "fiona", "login-password": "nope"}
     assert page.post("/welcome", guess).status_code == 200
@@ -47,8 +34,8 @@ def test_guesses_on_the_page_use_up_the_api_budget(db, finance, rates):
     assert int(response.headers["Retry-After"]) > 0
 
 
-def test_guesses_on_the_api_use_up_the_page_budget(db, finance, rates):
-    rates(login_name="2/min", login_address="100/min")
+def test_guesses_on_the_api_use_up_the_page_budget(db, finance, throttle_rates):
+    throttle_rates(login_name="2/min", login_address="100/min")
     api = Client()
     for _ in range(2):
         response = api.post(

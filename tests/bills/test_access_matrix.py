@@ -24,16 +24,12 @@ import re
 
 import pytest
 from django.contrib.messages import get_messages
-from django.test import Client
 
 from accounts.models import Role
 from bills.models import Bill, BillAction
 from bills.services import bill_approve, bill_reject, bill_send, bill_void
 from customers.models import Customer
-from tests.api.conftest import bearer_client
-from tests.bills.conftest import MONTH, YEAR
-from tests.factories import CustomerFactory, UserFactory, make_bill
-from tests.pages.conftest import htmx
+from tests.factories import MONTH, YEAR, CustomerFactory, UserFactory, htmx, make_bill
 
 pytestmark = pytest.mark.django_db
 
@@ -225,12 +221,6 @@ def bill_for(actors, other_csm, cs_user):
     return make
 
 
-def logged_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
 # --- each channel's answer: "ok", "403", "409", or what else came back -----------------------
 
 
@@ -310,9 +300,11 @@ def attempt(channel: str, client, bill: Bill, action: str) -> str:
 
 @pytest.mark.parametrize(("role", "relation", "state"), ROWS)
 @pytest.mark.parametrize("channel", CHANNELS)
-def test_every_channel_answers_as_the_table_says(channel, role, relation, state, actors, bill_for):
+def test_every_channel_answers_as_the_table_says(
+    channel, role, relation, state, actors, bill_for, api_as, page_as
+):
     user = actors[role]
-    client = bearer_client(user) if channel == "api" else logged_in(user)
+    client = api_as(user) if channel == "api" else page_as(user)
     answers, bill = {}, None
     for action in ACTIONS:
         # Refusals leave the bill as it was; after anything else the next action needs a new one.
@@ -329,11 +321,11 @@ def buttons_in(html: str, buttons: dict[str, str]) -> set[str]:
 
 @pytest.mark.parametrize(("role", "relation", "state"), ROWS)
 def test_the_pages_show_exactly_the_buttons_the_table_allows(
-    role, relation, state, actors, bill_for
+    role, relation, state, actors, bill_for, page_as
 ):
     bill = bill_for(role, relation, state)
     ok = {action for action, cell in EXPECTED[role, relation, state].items() if cell in RESULTS}
-    client = logged_in(actors[role])
+    client = page_as(actors[role])
     dashboard = client.get("/dashboard").content.decode()
     row = re.search(rf'<tr id="bill-row-{bill.pk}".*?</tr>', dashboard, re.S).group(0)
     assert buttons_in(row, ROW_BUTTONS) == {b for b, a in ROW_BUTTONS.items() if a in ok}

@@ -10,8 +10,7 @@ from django.core import mail
 
 from bills.models import Action, Bill, Status
 from bills.services import bill_approve
-from tests.bills.conftest import MONTH, YEAR
-from tests.factories import CustomerFactory, UserFactory, make_bill
+from tests.factories import MONTH, YEAR, CustomerFactory, UserFactory, make_bill
 from usage.models import Usage
 
 BILL_KEYS = {

@@ -10,8 +10,7 @@ import pytest
 from django.http import StreamingHttpResponse
 
 from bills.models import Status
-from tests.bills.conftest import MONTH, YEAR
-from tests.factories import CustomerFactory, make_bill
+from tests.factories import MONTH, YEAR, CustomerFactory, make_bill
 
 
 def _rows(response) -> list[dict[str, str]]:

@@ -12,8 +12,7 @@ from bills.filters import BillFilterSet, BillPageFilterSet
 from bills.models import Bill
 from bills.selectors import bill_list, bill_status_totals
 from bills.services import bill_approve
-from tests.conftest import htmx
-from tests.factories import CustomerFactory, make_bill
+from tests.factories import CustomerFactory, htmx, make_bill
 
 pytestmark = pytest.mark.django_db
 

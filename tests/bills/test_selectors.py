@@ -8,8 +8,7 @@ import pytest
 
 from bills.models import Bill, Status
 from bills.selectors import bill_get, bill_list, bill_status_totals
-from tests.bills.conftest import MONTH, YEAR
-from tests.factories import CustomerFactory, make_bill
+from tests.factories import MONTH, YEAR, CustomerFactory, make_bill
 from usage.models import Usage
 
 pytestmark = pytest.mark.django_db

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.core.cache import cache
 from django.test import Client
 
 from billing_site.core import periods
@@ -58,12 +57,6 @@ def browser_context_args(browser_context_args, live_server):
         "locale": "en-US",
         "timezone_id": "UTC",
     }
-
-
-@pytest.fixture(autouse=True)
-def fresh_cache():
-    """Login attempt counters live in the cache; each test starts with none."""
-    cache.clear()
 
 
 @pytest.fixture

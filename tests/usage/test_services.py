@@ -5,7 +5,7 @@ import pytest
 
 from billing_site.core import periods
 from billing_site.core.errors import DomainError
-from tests.factories import CustomerFactory
+from tests.factories import MONTH, YEAR, CustomerFactory
 from usage.models import Usage
 from usage.services import (
     MAX_ITEMS,
@@ -18,8 +18,6 @@ from usage.services import (
     usage_record_many,
     usage_row_parse,
 )
-
-YEAR, MONTH = 2025, 3
 
 
 def item(customer, **overrides):

@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 
 from billing_site.core import periods
 from bills.models import Bill, Status
-from tests.factories import CustomerFactory, UsageFactory, make_bill
+from tests.factories import MONTH, YEAR, CustomerFactory, UsageFactory, make_bill
 from usage.csv_import import MAX_BYTES, MAX_ROWS
 from usage.models import Usage
 
@@ -18,22 +18,11 @@ pytestmark = pytest.mark.django_db
 
 URL = "/usage/record"
 HEADER = "customer_id,year,month,api_usage\n"
-YEAR, MONTH = 2025, 3
 
 
 @pytest.fixture
-def as_user():
-    def make(user) -> Client:
-        client = Client()
-        client.force_login(user)
-        return client
-
-    return make
-
-
-@pytest.fixture
-def fiona(as_user, finance):
-    return as_user(finance)
+def fiona(page_as, finance):
+    return page_as(finance)
 
 
 def upload(client, content: bytes | str, name: str = "usage.csv", **extra):
@@ -103,8 +92,8 @@ def test_finance_gets_both_forms(fiona, customer):
 
 
 @pytest.mark.parametrize("role", ["sales", "csm"])
-def test_other_roles_get_the_403_page(as_user, users, role, customer):
-    client = as_user(users[role])
+def test_other_roles_get_the_403_page(page_as, users, role, customer):
+    client = page_as(users[role])
     response = client.get(URL)
     assert response.status_code == 403
     assert "Your role may not do that" in response.content.decode()

@@ -10,8 +10,7 @@ from __future__ import annotations
 import pytest
 
 from bills.models import Status
-from tests.api.conftest import MONTH, YEAR
-from tests.factories import CustomerFactory
+from tests.factories import MONTH, YEAR, CustomerFactory
 from usage.models import Usage
 
 # endpoint: (anonymous, finance, sales, csm, other_csm)
@@ -66,7 +65,7 @@ def _request(endpoint: str, *, customer, finance, bill_in):
             "send": Status.APPROVED,
             "void": Status.SENT,
         }.get(action, Status.DRAFT)
-        bill = bill_in(status)
+        bill = bill_in(status, customer=customer)
         path = path.replace(":id", str(bill.pk))
         if method == "PATCH":
             body = {"comment": "Checked with the customer."}
@@ -86,20 +85,20 @@ def test_access_matrix(endpoint, role, expected, client_for, customer, finance, 
         assert "may not" in response.json()["detail"]
 
 
-def test_csm_of_a_customer_without_csm_may_approve_its_bills(as_user, other_csm, bill_in):
+def test_csm_of_a_customer_without_csm_may_approve_its_bills(api_as, other_csm, bill_in):
     orphan = CustomerFactory(name="Orphan Ltd", csm=None)
-    bill = bill_in(customer_=orphan)
-    response = as_user(other_csm).patch(f"/api/bills/{bill.pk}/approve", {})
+    bill = bill_in(customer=orphan)
+    response = api_as(other_csm).patch(f"/api/bills/{bill.pk}/approve", {})
     assert response.status_code == 200, response.content
     assert response.json()["status"] == Status.APPROVED
 
 
-def test_sales_cannot_generate_bills(as_user, sales):
-    response = as_user(sales).post("/api/bills/generate", {"year": YEAR, "month": MONTH})
+def test_sales_cannot_generate_bills(api_as, sales):
+    response = api_as(sales).post("/api/bills/generate", {"year": YEAR, "month": MONTH})
     assert response.status_code == 403
     assert response.json() == {"detail": "Your role (Sales) may not generate bills."}
 
 
-def test_wrong_role_is_refused_before_its_input_is_read(as_user, sales):
-    response = as_user(sales).post("/api/usage", [{"nonsense": True}])
+def test_wrong_role_is_refused_before_its_input_is_read(api_as, sales):
+    response = api_as(sales).post("/api/usage", [{"nonsense": True}])
     assert response.status_code == 403

@@ -4,9 +4,9 @@ import re
 
 import pytest
 
+from bills.models import Status
 from bills.services import bill_approve, bill_reject, bill_revert, bill_send, bill_update
-from tests.factories import make_bill
-from tests.pages.conftest import ROLES, htmx
+from tests.factories import ROLES, htmx, make_bill
 from usage.models import Usage
 
 pytestmark = pytest.mark.django_db
@@ -17,21 +17,21 @@ def test_anonymous_visitor_is_sent_to_welcome(client, bill):
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_every_role_reads_the_bill(as_user, users, role, bill):
-    response = as_user(users[role]).get(f"/bills/{bill.pk}")
+def test_every_role_reads_the_bill(page_as, users, role, bill):
+    response = page_as(users[role]).get(f"/bills/{bill.pk}")
     assert response.status_code == 200
     assert response.content.decode().startswith("<!doctype html>")
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_htmx_gets_the_bill_panel(as_user, users, role, bill):
-    html = as_user(users[role]).get(f"/bills/{bill.pk}", **htmx("bill")).content.decode()
+def test_htmx_gets_the_bill_panel(page_as, users, role, bill):
+    html = page_as(users[role]).get(f"/bills/{bill.pk}", **htmx("bill")).content.decode()
     assert html.lstrip().startswith('<div id="bill"') and "<html" not in html
 
 
-def test_it_explains_how_the_amount_was_computed(as_user, sales, customer, finance):
+def test_it_explains_how_the_amount_was_computed(page_as, sales, customer, finance):
     bill = make_bill(customer=customer, finance=finance, api_usage=1_000_401)
-    html = as_user(sales).get(f"/bills/{bill.pk}").content.decode()
+    html = page_as(sales).get(f"/bills/{bill.pk}").content.decode()
     assert "How the amount was computed" in html
     for text in (
         "1,000,401",
@@ -45,21 +45,21 @@ def test_it_explains_how_the_amount_was_computed(as_user, sales, customer, finan
         assert text in html, text
 
 
-def test_it_warns_when_usage_changed_since_the_bill_was_computed(as_user, sales, bill):
-    html = as_user(sales).get(f"/bills/{bill.pk}").content.decode()
+def test_it_warns_when_usage_changed_since_the_bill_was_computed(page_as, sales, bill):
+    html = page_as(sales).get(f"/bills/{bill.pk}").content.decode()
     assert "Usage changed since this bill was computed" not in html
     Usage.objects.filter(customer=bill.customer).update(api_usage=1_700_000)
-    html = as_user(sales).get(f"/bills/{bill.pk}").content.decode()
+    html = page_as(sales).get(f"/bills/{bill.pk}").content.decode()
     assert "Usage changed since this bill was computed" in html
     assert "1,700,000" in html
 
 
 def test_the_history_is_a_timeline_with_who_role_what_when_and_comment(
-    as_user, sales, finance, bill
+    page_as, sales, finance, bill
 ):
     bill_reject(bill=bill, user=sales, comment="Goodwill <b>credit</b>")
     bill_update(bill=bill, user=finance, comment="Repriced", overage_unit_cost="0.002")
-    html = as_user(sales).get(f"/bills/{bill.pk}").content.decode()
+    html = page_as(sales).get(f"/bills/{bill.pk}").content.decode()
     events = re.findall(r'<li class="event event-(\w+)">', html)
     assert events == ["created", "rejected", "updated"]
     assert "<strong>sam</strong>" in html and '<span class="role-chip">Sales</span>' in html
@@ -93,9 +93,9 @@ def buttons_on(client, bill) -> set[str]:
 
 @pytest.mark.parametrize("role", ROLES)
 def test_buttons_follow_the_viewers_role_through_the_lifecycle(
-    as_user, users, role, bill, sales, finance
+    page_as, users, role, bill, sales, finance
 ):
-    client = as_user(users[role])
+    client = page_as(users[role])
     assert buttons_on(client, bill) == BUTTONS[role]["draft"]
     bill_approve(bill=bill, user=sales)
     assert buttons_on(client, bill) == BUTTONS[role]["approved"]
@@ -103,25 +103,25 @@ def test_buttons_follow_the_viewers_role_through_the_lifecycle(
     assert buttons_on(client, bill) == BUTTONS[role]["sent"]
 
 
-def test_reject_undo_and_void_ask_for_a_comment(as_user, sales, finance, bill):
-    html = as_user(sales).get(f"/bills/{bill.pk}").content.decode()
+def test_reject_undo_and_void_ask_for_a_comment(page_as, sales, finance, bill):
+    html = page_as(sales).get(f"/bills/{bill.pk}").content.decode()
     assert '<label for="reject-comment">Comment</label>' in html
     bill_reject(bill=bill, user=sales, comment="no")
-    html = as_user(sales).get(f"/bills/{bill.pk}").content.decode()
+    html = page_as(sales).get(f"/bills/{bill.pk}").content.decode()
     assert '<label for="revert-comment">Comment</label>' in html
-    html = as_user(finance).get(f"/bills/{bill.pk}").content.decode()
+    html = page_as(finance).get(f"/bills/{bill.pk}").content.decode()
     assert '<label for="reprice-cost">New unit cost</label>' in html
     assert '<label for="recompute-comment">Comment</label>' in html
 
 
-def test_a_customer_name_with_html_is_text(as_user, sales, finance):
+def test_a_customer_name_with_html_is_text(page_as, sales, finance):
     bill = make_bill(finance=finance, name="<script>alert(1)</script>Evil")
-    html = as_user(sales).get(f"/bills/{bill.pk}").content.decode()
+    html = page_as(sales).get(f"/bills/{bill.pk}").content.decode()
     assert "<script>alert(1)" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;Evil" in html
 
 
-def test_unknown_bill_is_a_styled_404(as_user, sales):
-    response = as_user(sales).get("/bills/424242")
+def test_unknown_bill_is_a_styled_404(page_as, sales):
+    response = page_as(sales).get("/bills/424242")
     assert response.status_code == 404
     html = response.content.decode()
     assert "This page does not exist" in html and "Bill #424242 does not exist." in html
@@ -129,45 +129,64 @@ def test_unknown_bill_is_a_styled_404(as_user, sales):
 
 
 def test_bill_page_runs_a_fixed_number_of_queries(
-    as_user, sales, csm, bill, django_assert_max_num_queries
+    page_as, sales, csm, bill, django_assert_max_num_queries
 ):
     for _ in range(10):
         bill_reject(bill=bill, user=sales, comment="no")
         bill_revert(bill=bill, user=csm, comment="yes")
-    client = as_user(sales)
+    client = page_as(sales)
     with django_assert_max_num_queries(4):
         response = client.get(f"/bills/{bill.pk}")
     assert response.content.decode().count('<li class="event') == 21
 
 
-def test_bill_page_refuses_post(as_user, sales, bill):
-    assert as_user(sales).post(f"/bills/{bill.pk}").status_code == 405
+def test_bill_page_refuses_post(page_as, sales, bill):
+    assert page_as(sales).post(f"/bills/{bill.pk}").status_code == 405
 
 
 # --- the printable invoice ---------------------------------------------------------------
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_every_role_can_print_the_invoice(as_user, users, role, bill):
-    response = as_user(users[role]).get(f"/bills/{bill.pk}/invoice")
+def test_every_role_can_print_the_invoice(page_as, users, role, bill):
+    response = page_as(users[role]).get(f"/bills/{bill.pk}/invoice")
     assert response.status_code == 200
     html = response.content.decode()
     assert f"INV-{bill.year}{bill.month:02d}-{bill.pk:06d}" in html
     assert "Amount due" in html and "1,250.00" in html and "Acme Corp" in html
-    assert "Draft: not approved" in html
+    assert ">Draft<" in html
 
 
-def test_invoice_pdf_downloads(as_user, sales, bill):
-    response = as_user(sales).get(f"/bills/{bill.pk}/invoice.pdf")
+def test_invoice_pdf_downloads(page_as, sales, bill):
+    response = page_as(sales).get(f"/bills/{bill.pk}/invoice.pdf")
     assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
     assert response.content.startswith(b"%PDF")
 
 
-def test_invoice_of_unknown_bill_is_404(as_user, sales):
-    assert as_user(sales).get("/bills/4242/invoice").status_code == 404
-    assert as_user(sales).get("/bills/4242/invoice.pdf").status_code == 404
+def test_invoice_of_unknown_bill_is_404(page_as, sales):
+    assert page_as(sales).get("/bills/4242/invoice").status_code == 404
+    assert page_as(sales).get("/bills/4242/invoice.pdf").status_code == 404
 
 
 def test_anonymous_cannot_see_invoices(client, bill):
     assert client.get(f"/bills/{bill.pk}/invoice").status_code == 302
     assert client.get(f"/bills/{bill.pk}/invoice.pdf").status_code == 302
+
+
+# The mark across the printable invoice, by status; "" is no mark (the invoice stands as is).
+STAMPS = {
+    Status.DRAFT: "Draft",
+    Status.APPROVED: "",
+    Status.REJECTED: "Rejected",
+    Status.SENT: "",
+    Status.VOID: "Void",
+}
+
+
+@pytest.mark.parametrize("status", list(STAMPS))
+def test_the_printable_invoice_is_stamped_with_what_the_bill_is(status, bill_in, client, sales):
+    bill = bill_in(status)
+    client.force_login(sales)
+    html = client.get(f"/bills/{bill.pk}/invoice").content.decode()
+    stamp = html.split('class="invoice-stamp">')[1].split("<")[0] if "invoice-stamp" in html else ""
+    assert stamp == STAMPS[status]

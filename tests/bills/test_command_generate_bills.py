@@ -8,8 +8,7 @@ from django.core.management import CommandError, call_command
 from accounts.models import Role
 from billing_site.core import periods
 from bills.models import Bill, BillAction
-from tests.bills.conftest import MONTH, YEAR
-from tests.factories import CustomerFactory, UsageFactory, UserFactory
+from tests.factories import MONTH, YEAR, CustomerFactory, UsageFactory, UserFactory
 
 
 @pytest.fixture

@@ -1,14 +1,16 @@
-"""Every row of SPEC.md's lifecycle table, for every role: allowed, forbidden or wrong status."""
+"""Every row of SPEC.md's lifecycle table, for every role: allowed, forbidden or wrong status; and
+a bill taken from creation to approval with its history."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 import pytest
 
 from billing_site.core.errors import DomainError
-from bills.models import Bill, BillAction, Status
+from bills.models import Action, Bill, BillAction, Status
 from bills.services import (
     bill_approve,
     bill_create,
@@ -19,8 +21,7 @@ from bills.services import (
     bill_update,
     bill_void,
 )
-from tests.bills.conftest import MONTH, YEAR
-from tests.factories import UsageFactory
+from tests.factories import MONTH, YEAR, UsageFactory, make_bill
 
 ACTORS = ["finance", "sales", "csm", "other_csm", "cs_on_customer_without_csm"]
 FINANCE = {"finance"}
@@ -200,3 +201,12 @@ def test_corrections_that_need_a_comment_refuse_a_blank_one(action, status, bill
     assert caught.value.kind == "invalid"
     assert "comment" in caught.value.errors
     assert _snapshot(bill) == before
+
+
+def test_it_creates_and_approves_a_bill_with_history(customer, sales, finance):
+    bill = make_bill(customer=customer, finance=finance, api_usage=1_000_401)
+    assert bill.overage_units == 401
+    assert bill.overage_amount == Decimal("1.00")  # 401 * 0.0025 = 1.0025 -> 1.00
+    bill = bill_approve(bill=bill, user=sales)
+    assert bill.status == Status.APPROVED
+    assert [a.action for a in bill.actions.all()] == [Action.CREATED, Action.APPROVED]

@@ -12,7 +12,7 @@ from rest_framework.test import APIClient
 
 from accounts.models import User
 from accounts.services import LOGIN_FAILED
-from tests.api.conftest import MONTH, YEAR
+from tests.factories import MONTH, YEAR
 
 SIGNUP = {
     "name": "newbie",
@@ -20,18 +20,6 @@ SIGNUP = {
     "role": "Sales",
     "password": "a long enough passphrase",
 }
-
-
-@pytest.fixture
-def throttle_rates(settings):
-    """throttle_rates(login_name="2/min") -> those rates for this test only."""
-
-    def set_rates(**rates):
-        framework = dict(settings.REST_FRAMEWORK)
-        framework["DEFAULT_THROTTLE_RATES"] = {**framework["DEFAULT_THROTTLE_RATES"], **rates}
-        settings.REST_FRAMEWORK = framework
-
-    return set_rates
 
 
 # --- sign up -------------------------------------------------------------------------------
@@ -91,14 +79,14 @@ def test_signup_with_absurd_name_is_a_400(db, anon, name):
     assert "name" in response.json()
 
 
-def test_get_user_by_id(finance, sales, as_user):
-    response = as_user(finance).get(f"/api/users/{sales.pk}")
+def test_get_user_by_id(finance, sales, api_as):
+    response = api_as(finance).get(f"/api/users/{sales.pk}")
     assert response.status_code == 200
     assert response.json() == {"id": sales.pk, "name": "sam", "email": sales.email, "role": "Sales"}
 
 
-def test_unknown_user_is_a_404(finance, as_user):
-    response = as_user(finance).get("/api/users/999999")
+def test_unknown_user_is_a_404(finance, api_as):
+    response = api_as(finance).get("/api/users/999999")
     assert response.status_code == 404
     assert response.json() == {"detail": "User #999999 does not exist."}
 
@@ -195,8 +183,8 @@ def test_other_authorization_schemes_are_not_logins(finance):
     assert client.get("/api/session").status_code == 401
 
 
-def test_token_of_an_inactive_user_is_refused(finance, as_user):
-    client = as_user(finance)
+def test_token_of_an_inactive_user_is_refused(finance, api_as):
+    client = api_as(finance)
     User.objects.filter(pk=finance.pk).update(is_active=False)
     assert client.get("/api/session").status_code == 401
 
@@ -204,12 +192,12 @@ def test_token_of_an_inactive_user_is_refused(finance, as_user):
 # --- log out -------------------------------------------------------------------------------
 
 
-def test_logout_with_a_token_ends_the_token_and_every_session(finance, as_user):
+def test_logout_with_a_token_ends_the_token_and_every_session(finance, api_as):
     browser = Client()
     browser.force_login(finance)
     assert browser.get("/api/session").status_code == 200
-    token_client = as_user(finance)
-    other_token_client = as_user(finance)
+    token_client = api_as(finance)
+    other_token_client = api_as(finance)
 
     response = token_client.delete("/api/session")
 
@@ -219,11 +207,11 @@ def test_logout_with_a_token_ends_the_token_and_every_session(finance, as_user):
     assert browser.get("/api/session").status_code == 401
     assert browser.get("/dashboard").status_code == 302  # the pages' session died too
     finance.refresh_from_db()
-    assert as_user(finance).get("/api/session").status_code == 200  # the new token works
+    assert api_as(finance).get("/api/session").status_code == 200  # the new token works
 
 
-def test_logout_with_a_session_ends_the_bearer_token(finance, as_user):
-    token_client = as_user(finance)
+def test_logout_with_a_session_ends_the_bearer_token(finance, api_as):
+    token_client = api_as(finance)
     browser = Client(enforce_csrf_checks=False)
     browser.force_login(finance)
     assert browser.delete("/api/session").status_code == 204
@@ -318,9 +306,9 @@ def test_forwarded_for_header_does_not_escape_the_address_throttle(db, throttle_
     assert statuses == [401, 401, 429]
 
 
-def test_throttling_does_not_apply_to_reading_the_session(finance, as_user, throttle_rates):
+def test_throttling_does_not_apply_to_reading_the_session(finance, api_as, throttle_rates):
     throttle_rates(login_address="1/min")
-    client = as_user(finance)
+    client = api_as(finance)
     assert [client.get("/api/session").status_code for _ in range(3)] == [200, 200, 200]
 
 

@@ -10,8 +10,7 @@ import pytest
 from billing_site.core import periods
 from bills.models import Bill
 from bills.services import bill_approve, bill_reject
-from tests.factories import make_bill
-from tests.pages.conftest import ROLES, htmx
+from tests.factories import ROLES, htmx, make_bill
 
 pytestmark = pytest.mark.django_db
 
@@ -27,8 +26,8 @@ def test_anonymous_visitor_is_sent_to_welcome(client):
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_every_role_sees_the_full_page(as_user, users, role, bill):
-    response = as_user(users[role]).get("/dashboard")
+def test_every_role_sees_the_full_page(page_as, users, role, bill):
+    response = page_as(users[role]).get("/dashboard")
     assert response.status_code == 200
     html = response.content.decode()
     assert html.startswith("<!doctype html>")
@@ -37,8 +36,8 @@ def test_every_role_sees_the_full_page(as_user, users, role, bill):
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_htmx_gets_only_the_table_fragment(as_user, users, role, bill):
-    response = as_user(users[role]).get("/dashboard?status=draft", **htmx("bill-index"))
+def test_htmx_gets_only_the_table_fragment(page_as, users, role, bill):
+    response = page_as(users[role]).get("/dashboard?status=draft", **htmx("bill-index"))
     html = response.content.decode()
     assert response.status_code == 200
     assert html.lstrip().startswith('<section id="bill-index"')
@@ -46,23 +45,23 @@ def test_htmx_gets_only_the_table_fragment(as_user, users, role, bill):
     assert f'id="bill-row-{bill.pk}"' in html
 
 
-def test_htmx_can_ask_for_just_the_status_counts(as_user, sales, bill):
-    html = as_user(sales).get("/dashboard", **htmx("status-counts")).content.decode()
+def test_htmx_can_ask_for_just_the_status_counts(page_as, sales, bill):
+    html = page_as(sales).get("/dashboard", **htmx("status-counts")).content.decode()
     assert html.lstrip().startswith('<nav id="status-counts"')
     assert "<table" not in html
 
 
-def test_history_restore_gets_the_full_page(as_user, sales, bill):
+def test_history_restore_gets_the_full_page(page_as, sales, bill):
     headers = {**htmx("bill-index"), "HTTP_HX_HISTORY_RESTORE_REQUEST": "true"}
-    html = as_user(sales).get("/dashboard", **headers).content.decode()
+    html = page_as(sales).get("/dashboard", **headers).content.decode()
     assert html.startswith("<!doctype html>")
 
 
-def test_it_shows_counts_per_status(as_user, sales, finance, csm):
+def test_it_shows_counts_per_status(page_as, sales, finance, csm):
     bills = [make_bill(finance=finance, name=f"C{i}", csm=csm) for i in range(3)]
     bill_approve(bill=bills[0], user=sales)
     bill_reject(bill=bills[1], user=sales, comment="goodwill")
-    html = as_user(sales).get("/dashboard").content.decode()
+    html = page_as(sales).get("/dashboard").content.decode()
     counts = dict(re.findall(r'tab-label">(\w+)</span> <span class="tab-count">(\d+)<', html))
     assert counts == {
         "All": "3",
@@ -74,14 +73,14 @@ def test_it_shows_counts_per_status(as_user, sales, finance, csm):
     }
 
 
-def test_it_filters_by_status_customer_and_period(as_user, sales, finance):
+def test_it_filters_by_status_customer_and_period(page_as, sales, finance):
     year, month = periods.last_ended_month()
     py, pm = periods.previous_month(year, month)
     acme = make_bill(finance=finance, name="Acme Corp")
     globex = make_bill(finance=finance, name="Globex")
     old = make_bill(customer=acme.customer, finance=finance, year=py, month=pm)
     bill_approve(bill=globex, user=sales)
-    client = as_user(sales)
+    client = page_as(sales)
 
     def shown(query):
         html = client.get(f"/dashboard?{query}", **htmx("bill-index")).content.decode()
@@ -98,15 +97,15 @@ def test_it_filters_by_status_customer_and_period(as_user, sales, finance):
     "query",
     ["status=bogus", "period=2025-13", "period=soon", "page=abc", "per_page=7", "sort=bogus"],
 )
-def test_bad_filters_are_ignored_not_errors(as_user, sales, bill, query):
-    response = as_user(sales).get(f"/dashboard?{query}")
+def test_bad_filters_are_ignored_not_errors(page_as, sales, bill, query):
+    response = page_as(sales).get(f"/dashboard?{query}")
     assert response.status_code == 200
     assert f'id="bill-row-{bill.pk}"' in response.content.decode()
 
 
-def test_it_paginates_and_keeps_the_filters_in_the_links(as_user, sales, many_bills):
+def test_it_paginates_and_keeps_the_filters_in_the_links(page_as, sales, many_bills):
     many_bills(30)
-    client = as_user(sales)
+    client = page_as(sales)
     html = client.get("/dashboard?status=draft", **htmx("bill-index")).content.decode()
     assert len(re.findall(r'id="bill-row-', html)) == 25
     assert "1–25 of 30 bills" in html
@@ -116,8 +115,8 @@ def test_it_paginates_and_keeps_the_filters_in_the_links(as_user, sales, many_bi
     assert len(re.findall(r'id="bill-row-', page2)) == 5
 
 
-def test_the_filter_form_updates_the_table_in_place(as_user, sales):
-    html = as_user(sales).get("/dashboard").content.decode()
+def test_the_filter_form_updates_the_table_in_place(page_as, sales):
+    html = page_as(sales).get("/dashboard").content.decode()
     form = re.search(r'<form class="filters.*?>', html, re.S).group(0)
     assert 'hx-get="/dashboard"' in form and 'hx-target="#bill-index"' in form
     assert 'hx-push-url="true"' in form and 'method="get"' in form
@@ -125,9 +124,9 @@ def test_the_filter_form_updates_the_table_in_place(as_user, sales):
         assert f">{label}</label>" in html
 
 
-def test_it_shows_usage_limit_amount_status_approvals_and_age(as_user, sales, customer, finance):
+def test_it_shows_usage_limit_amount_status_approvals_and_age(page_as, sales, customer, finance):
     bill = make_bill(customer=customer, finance=finance, api_usage=2_500_000)
-    row = row_of(as_user(sales).get("/dashboard").content.decode(), bill)
+    row = row_of(page_as(sales).get("/dashboard").content.decode(), bill)
     assert "2.5M" in row and "/ 1M" in row and "250%" in row
     assert "3,750.00" in row
     assert "badge-draft" in row
@@ -151,20 +150,20 @@ def row_buttons(row: str) -> set[str]:
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_draft_row_shows_the_buttons_of_the_viewers_role(as_user, users, role, bill):
-    row = row_of(as_user(users[role]).get("/dashboard").content.decode(), bill)
+def test_draft_row_shows_the_buttons_of_the_viewers_role(page_as, users, role, bill):
+    row = row_of(page_as(users[role]).get("/dashboard").content.decode(), bill)
     assert row_buttons(row) == DRAFT_ROW_BUTTONS[role]
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_approved_row_offers_send_to_finance_only(as_user, users, role, bill, sales):
+def test_approved_row_offers_send_to_finance_only(page_as, users, role, bill, sales):
     bill_approve(bill=bill, user=sales)
-    row = row_of(as_user(users[role]).get("/dashboard").content.decode(), bill)
+    row = row_of(page_as(users[role]).get("/dashboard").content.decode(), bill)
     assert row_buttons(row) == APPROVED_ROW_BUTTONS[role]
 
 
-def test_row_buttons_post_in_place_and_reject_asks_for_a_comment(as_user, sales, bill):
-    row = row_of(as_user(sales).get("/dashboard").content.decode(), bill)
+def test_row_buttons_post_in_place_and_reject_asks_for_a_comment(page_as, sales, bill):
+    row = row_of(page_as(sales).get("/dashboard").content.decode(), bill)
     assert (
         f'hx-post="/bills/{bill.pk}/approve" hx-target="#bill-row-{bill.pk}" hx-swap="outerHTML"'
         in row
@@ -174,11 +173,11 @@ def test_row_buttons_post_in_place_and_reject_asks_for_a_comment(as_user, sales,
     assert 'method="post"' in row and "csrfmiddlewaretoken" in row
 
 
-def test_a_second_approver_sees_approve_after_the_first(as_user, finance, sales, csm):
+def test_a_second_approver_sees_approve_after_the_first(page_as, finance, sales, csm):
     bill = make_bill(finance=finance, csm=csm, require_csm_approval=True, name="Double")
     bill_approve(bill=bill, user=sales)
-    sales_row = row_of(as_user(sales).get("/dashboard").content.decode(), bill)
-    csm_row = row_of(as_user(csm).get("/dashboard").content.decode(), bill)
+    sales_row = row_of(page_as(sales).get("/dashboard").content.decode(), bill)
+    csm_row = row_of(page_as(csm).get("/dashboard").content.decode(), bill)
     assert ">Approve</button>" not in sales_row
     assert ">Approve</button>" in csm_row
     assert "Sales ✓" in csm_row
@@ -188,8 +187,8 @@ GENERATE_FORM_SHOWN = {"finance": True, "sales": False, "csm": False, "other_csm
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_only_finance_sees_generate_bills(as_user, users, role):
-    html = as_user(users[role]).get("/dashboard").content.decode()
+def test_only_finance_sees_generate_bills(page_as, users, role):
+    html = page_as(users[role]).get("/dashboard").content.decode()
     shown = ">Generate bills</button>" in html
     assert shown == GENERATE_FORM_SHOWN[role]
     if shown:
@@ -198,18 +197,18 @@ def test_only_finance_sees_generate_bills(as_user, users, role):
         assert 'hx-indicator="#generate-progress"' in html
 
 
-def test_a_customer_name_with_html_is_escaped(as_user, sales, finance):
+def test_a_customer_name_with_html_is_escaped(page_as, sales, finance):
     make_bill(finance=finance, name="<img src=x onerror=alert(1)>Evil Corp")
-    html = as_user(sales).get("/dashboard").content.decode()
+    html = page_as(sales).get("/dashboard").content.decode()
     assert "<img src=x" not in html
     assert "&lt;img src=x onerror=alert(1)&gt;Evil Corp" in html
 
 
 def test_dashboard_runs_a_fixed_number_of_queries(
-    as_user, sales, many_bills, django_assert_max_num_queries
+    page_as, sales, many_bills, django_assert_max_num_queries
 ):
     many_bills(500)
-    client = as_user(sales)
+    client = page_as(sales)
     with django_assert_max_num_queries(5):
         response = client.get("/dashboard?per_page=100")
     assert len(re.findall(r'id="bill-row-', response.content.decode())) == 100
@@ -217,14 +216,14 @@ def test_dashboard_runs_a_fixed_number_of_queries(
         client.get("/dashboard?page=20", **htmx("bill-index"))
 
 
-def test_empty_dashboard_says_what_to_do(as_user, sales):
+def test_empty_dashboard_says_what_to_do(page_as, sales):
     assert "Bills appear here once Finance generates a month." in (
-        as_user(sales).get("/dashboard").content.decode()
+        page_as(sales).get("/dashboard").content.decode()
     )
 
 
-def test_dashboard_refuses_post(as_user, sales):
-    assert as_user(sales).post("/dashboard").status_code == 405
+def test_dashboard_refuses_post(page_as, sales):
+    assert page_as(sales).post("/dashboard").status_code == 405
 
 
 # --- totals, sorting, periods -----------------------------------------------------------
@@ -241,7 +240,7 @@ def tiles(html: str) -> dict[str, tuple[int, Decimal]]:
     return {label: (int(n.replace(",", "")), Decimal(a.replace(",", ""))) for label, n, a in found}
 
 
-def test_tiles_total_the_amount_of_each_status_exactly(as_user, sales, finance, csm):
+def test_tiles_total_the_amount_of_each_status_exactly(page_as, sales, finance, csm):
     # 40, 80 and 120 calls over the limit at 0.0025: 0.10, 0.20 and 0.30, sums a float
     # cannot hold exactly (0.1 + 0.2 != 0.3).
     bills = [
@@ -250,7 +249,7 @@ def test_tiles_total_the_amount_of_each_status_exactly(as_user, sales, finance, 
     ]
     big = make_bill(finance=finance, name="Big", api_usage=9_000_000_000)  # 22,497,500.00
     bill_approve(bill=bills[2], user=sales)
-    html = as_user(sales).get("/dashboard").content.decode()
+    html = page_as(sales).get("/dashboard").content.decode()
     shown = tiles(html)
     assert shown["Draft"] == (3, Decimal("0.10") + Decimal("0.20") + big.overage_amount)
     assert shown["Approved"] == (1, Decimal("0.30"))
@@ -259,13 +258,13 @@ def test_tiles_total_the_amount_of_each_status_exactly(as_user, sales, finance, 
     assert "22,497,500.60" in html
 
 
-def test_tiles_follow_the_customer_and_period_filters_but_not_the_status(as_user, sales, finance):
+def test_tiles_follow_the_customer_and_period_filters_but_not_the_status(page_as, sales, finance):
     year, month = periods.last_ended_month()
     py, pm = periods.previous_month(year, month)
     acme = make_bill(finance=finance, name="Acme Corp", api_usage=1_400_000)  # 1,000.00
     make_bill(customer=acme.customer, finance=finance, year=py, month=pm)  # 1,250.00
     make_bill(finance=finance, name="Globex", api_usage=1_800_000)  # 2,000.00
-    client = as_user(sales)
+    client = page_as(sales)
     html = client.get("/dashboard?customer=acme&status=approved", **htmx("bill-index"))
     shown = tiles(html.content.decode())
     assert shown["All"] == (2, Decimal("2250.00")) and shown["Draft"] == (2, Decimal("2250.00"))
@@ -274,13 +273,13 @@ def test_tiles_follow_the_customer_and_period_filters_but_not_the_status(as_user
     assert f"Counts and totals for {periods.label(year, month)[:3]} {year}, all customers." in html
 
 
-def test_the_status_counts_fragment_carries_the_totals(as_user, sales, bill):
-    html = as_user(sales).get("/dashboard", **htmx("status-counts")).content.decode()
+def test_the_status_counts_fragment_carries_the_totals(page_as, sales, bill):
+    html = page_as(sales).get("/dashboard", **htmx("status-counts")).content.decode()
     assert tiles(html)["Draft"] == (1, Decimal("1250.00"))
 
 
-def test_periods_read_as_month_and_year(as_user, sales, bill):
-    row = row_of(as_user(sales).get("/dashboard").content.decode(), bill)
+def test_periods_read_as_month_and_year(page_as, sales, bill):
+    row = row_of(page_as(sales).get("/dashboard").content.decode(), bill)
     label = f"{calendar.month_abbr[bill.month]} {bill.year}"
     assert f'<time datetime="{bill.period}">{label}</time>' in row
 
@@ -294,31 +293,31 @@ SORTS = {
 
 
 @pytest.mark.parametrize("sort", SORTS)
-def test_it_sorts_by_period_amount_customer_or_age(as_user, sales, finance, sort):
+def test_it_sorts_by_period_amount_customer_or_age(page_as, sales, finance, sort):
     year, month = periods.last_ended_month()
     py, pm = periods.previous_month(year, month)
     mid = make_bill(finance=finance, name="Mid", api_usage=3_000_000, year=py, month=pm)
     make_bill(finance=finance, name="Zeta", api_usage=2_000_000)
     make_bill(finance=finance, name="Alpha", api_usage=1_100_000)
     Bill.objects.filter(pk=mid.pk).update(created_at=mid.created_at - timedelta(days=40))
-    html = as_user(sales).get(f"/dashboard?sort={sort}", **htmx("bill-index")).content.decode()
+    html = page_as(sales).get(f"/dashboard?sort={sort}", **htmx("bill-index")).content.decode()
     names = re.findall(r'class="cell-customer"><a [^>]+>([^<]+)</a>', html)
     assert names == SORTS[sort]
     active = re.findall(r'<th scope="col" class="sortable[^"]*" aria-sort="(\w+)">', html)
     assert active == ["ascending" if sort == "customer" else "descending"]
 
 
-def test_sortable_headers_update_the_table_in_place_and_keep_the_filters(as_user, sales, bill):
-    html = as_user(sales).get("/dashboard?status=draft&page=1").content.decode()
+def test_sortable_headers_update_the_table_in_place_and_keep_the_filters(page_as, sales, bill):
+    html = page_as(sales).get("/dashboard?status=draft&page=1").content.decode()
     link = re.search(r'<a class="sort-link" href="([^"]+)"\s+hx-get="([^"]+)"[^>]*>Amount', html)
     assert link, "the Amount header is a link"
     assert link.group(1) == link.group(2) == "?status=draft&amp;sort=amount"
     assert 'aria-sort="descending"' in html  # the default: newest period first
 
 
-def test_a_table_fragment_keeps_the_filter_form_in_step(as_user, sales, bill):
+def test_a_table_fragment_keeps_the_filter_form_in_step(page_as, sales, bill):
     """Tiles and headers reload only the table; the status and order selects follow them."""
-    client = as_user(sales)
+    client = page_as(sales)
     html = client.get("/dashboard?status=draft&sort=amount", **htmx("bill-index")).content.decode()
     status = re.search(r'<select name="status"[^>]*>', html).group(0)
     sort = re.search(r'<select name="sort"[^>]*>', html).group(0)
@@ -332,16 +331,16 @@ def test_a_table_fragment_keeps_the_filter_form_in_step(as_user, sales, bill):
     assert "hx-swap-oob" not in counts
 
 
-def test_an_empty_status_says_so(as_user, sales, bill):
-    html = as_user(sales).get("/dashboard?status=sent").content.decode()
+def test_an_empty_status_says_so(page_as, sales, bill):
+    html = page_as(sales).get("/dashboard?status=sent").content.decode()
     assert "No sent bills." in html and "clear them" in html
 
 
 def test_sorted_and_filtered_dashboard_runs_a_fixed_number_of_queries(
-    as_user, sales, many_bills, django_assert_max_num_queries
+    page_as, sales, many_bills, django_assert_max_num_queries
 ):
     many_bills(500)
-    client = as_user(sales)
+    client = page_as(sales)
     for query in ("sort=amount&status=draft", "sort=customer&customer=bulk", "sort=oldest&page=3"):
         with django_assert_max_num_queries(5):
             response = client.get(f"/dashboard?{query}", **htmx("bill-index"))

@@ -9,7 +9,6 @@ from django.db import transaction
 from pypdf import PdfReader
 
 from billing_site.core.errors import DomainError
-from billing_site.core.money import format_unit_cost
 from bills.models import Action, Status
 from bills.services import bill_send
 from tests.factories import CustomerFactory
@@ -92,14 +91,6 @@ def test_a_large_amount_is_written_in_full(bill_in, finance):
     assert "3,750,000,000.00" in _pdf_text(mail.outbox[0])
 
 
-@pytest.mark.parametrize(
-    ("cost", "text"),
-    [("0.002500", "0.0025"), ("1.000000", "1.00"), ("12.5", "12.50"), ("0.000001", "0.000001")],
-)
-def test_unit_cost_is_shown_without_padding_zeros(cost, text):
-    assert format_unit_cost(Decimal(cost)) == text
-
-
 def test_a_failed_mail_keeps_the_bill_approved_and_says_so(approved_bill, finance, settings):
     settings.MAILERS = FAILING_MAILER
     with pytest.raises(DomainError) as caught:
@@ -152,22 +143,3 @@ def test_a_refused_send_sends_no_mail(bill_in, sales, finance):
     with pytest.raises(DomainError):
         bill_send(bill=approved, user=sales)
     assert mail.outbox == []
-
-
-# The mark across the printable invoice, by status; "" is no mark (the invoice stands as is).
-STAMPS = {
-    Status.DRAFT: "Draft: not approved",
-    Status.APPROVED: "",
-    Status.REJECTED: "Rejected: written off",
-    Status.SENT: "",
-    Status.VOID: "Void",
-}
-
-
-@pytest.mark.parametrize("status", list(STAMPS))
-def test_the_printable_invoice_is_stamped_with_what_the_bill_is(status, bill_in, client, sales):
-    bill = bill_in(status)
-    client.force_login(sales)
-    html = client.get(f"/bills/{bill.pk}/invoice").content.decode()
-    stamp = html.split('class="invoice-stamp">')[1].split("<")[0] if "invoice-stamp" in html else ""
-    assert stamp == STAMPS[status]

@@ -5,8 +5,7 @@ from django.test import Client
 
 from billing_site.core import periods
 from bills.models import Bill
-from tests.factories import CustomerFactory, UsageFactory
-from tests.pages.conftest import ROLES, htmx
+from tests.factories import ROLES, CustomerFactory, UsageFactory, htmx
 
 pytestmark = pytest.mark.django_db
 
@@ -22,8 +21,8 @@ def month_with_usage(csm):
     return {"year": year, "month": month}
 
 
-def test_finance_generates_and_sees_a_summary_in_place(as_user, finance, month_with_usage):
-    response = as_user(finance).post("/bills/generate", month_with_usage, **htmx("generate-panel"))
+def test_finance_generates_and_sees_a_summary_in_place(page_as, finance, month_with_usage):
+    response = page_as(finance).post("/bills/generate", month_with_usage, **htmx("generate-panel"))
     assert response.status_code == 200
     html = response.content.decode()
     assert html.lstrip().startswith('<section id="generate-panel"')
@@ -34,8 +33,8 @@ def test_finance_generates_and_sees_a_summary_in_place(as_user, finance, month_w
     assert Bill.objects.count() == 2
 
 
-def test_running_it_again_skips_what_is_billed(as_user, finance, month_with_usage):
-    client = as_user(finance)
+def test_running_it_again_skips_what_is_billed(page_as, finance, month_with_usage):
+    client = page_as(finance)
     client.post("/bills/generate", month_with_usage, **htmx("generate-panel"))
     response = client.post("/bills/generate", month_with_usage, **htmx("generate-panel"))
     html = response.content.decode()
@@ -43,31 +42,31 @@ def test_running_it_again_skips_what_is_billed(as_user, finance, month_with_usag
     assert "HX-Trigger" not in response
 
 
-def test_without_htmx_it_redirects_with_a_flash_message(as_user, finance, month_with_usage):
-    response = as_user(finance).post("/bills/generate", month_with_usage, follow=True)
+def test_without_htmx_it_redirects_with_a_flash_message(page_as, finance, month_with_usage):
+    response = page_as(finance).post("/bills/generate", month_with_usage, follow=True)
     assert response.redirect_chain == [("/dashboard", 302)]
     assert "created 2 bills, skipped 1 (1 no overage)." in response.content.decode()
 
 
-def test_a_month_that_has_not_ended_is_refused_inline(as_user, finance):
+def test_a_month_that_has_not_ended_is_refused_inline(page_as, finance):
     today = periods.today()
-    response = as_user(finance).post(
+    response = page_as(finance).post(
         "/bills/generate", {"year": today.year, "month": today.month}, **htmx("generate-panel")
     )
     assert response.status_code == 400
     assert "has not ended yet" in response.content.decode()
 
 
-def test_bad_input_is_refused_inline(as_user, finance):
-    response = as_user(finance).post("/bills/generate", {"year": "x", "month": 13}, **htmx("g"))
+def test_bad_input_is_refused_inline(page_as, finance):
+    response = page_as(finance).post("/bills/generate", {"year": "x", "month": 13}, **htmx("g"))
     assert response.status_code == 400
     html = response.content.decode()
     assert "Enter a whole number." in html and "Select a valid choice." in html
 
 
 @pytest.mark.parametrize("role", [r for r in ROLES if r != "finance"])
-def test_other_roles_get_403(as_user, users, role, month_with_usage):
-    client = as_user(users[role])
+def test_other_roles_get_403(page_as, users, role, month_with_usage):
+    client = page_as(users[role])
     page = client.post("/bills/generate", month_with_usage)
     assert page.status_code == 403
     assert "may not generate bills" in page.content.decode()

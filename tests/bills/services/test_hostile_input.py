@@ -16,7 +16,7 @@ from bills.services import (
     bill_void,
     parse_unit_cost,
 )
-from tests.bills.conftest import MONTH, YEAR
+from tests.factories import MONTH, YEAR
 from usage.models import Usage
 
 HOSTILE_COMMENTS = ["before\x00after", "\ud800 lone surrogate", ["a list"], {"an": "object"}]

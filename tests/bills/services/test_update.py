@@ -8,7 +8,7 @@ from billing_site.core.errors import DomainError
 from bills.models import Action, Bill, Status
 from bills.selectors import bill_get, bill_list
 from bills.services import bill_approve, bill_create, bill_update, bill_void
-from tests.bills.conftest import MONTH, YEAR
+from tests.factories import MONTH, YEAR
 from usage.models import Usage
 from usage.services import usage_record
 

@@ -1,4 +1,6 @@
-"""The buttons: POST /bills/<id>/<action>, in place with htmx, or redirect-and-flash without."""
+"""The buttons: POST /bills/<id>/<action>, in place with htmx, or redirect-and-flash without; and
+what a crafted form post can carry (a NUL byte from "%00", a price past any column) is an error
+the person can read, never a 500 page: the buttons hand the services what was posted."""
 
 from smtplib import SMTPException
 
@@ -7,9 +9,9 @@ from django.core import mail
 from django.core.mail.backends.base import BaseEmailBackend
 from django.test import Client
 
-from bills.models import Action, Bill, Status
-from bills.services import bill_approve
-from tests.pages.conftest import htmx
+from bills.models import Action, Bill, BillAction, Status
+from bills.services import bill_approve, bill_reject, bill_send
+from tests.factories import htmx
 
 pytestmark = pytest.mark.django_db
 
@@ -28,19 +30,19 @@ def test_anonymous_action_is_sent_to_welcome_and_changes_nothing(client, bill):
     assert bill.status == Status.DRAFT
 
 
-def test_without_htmx_it_flashes_the_outcome_on_the_page_it_came_from(as_user, sales, bill):
-    response = as_user(sales).post(f"/bills/{bill.pk}/approve", {"next": "/dashboard"}, follow=True)
+def test_without_htmx_it_flashes_the_outcome_on_the_page_it_came_from(page_as, sales, bill):
+    response = page_as(sales).post(f"/bills/{bill.pk}/approve", {"next": "/dashboard"}, follow=True)
     assert response.redirect_chain == [("/dashboard", 302)]
     assert f"Bill #{bill.pk}: approval recorded." in response.content.decode()
 
 
-def test_an_unsafe_next_falls_back_to_the_bill(as_user, sales, bill):
-    response = as_user(sales).post(f"/bills/{bill.pk}/approve", {"next": "https://evil.example/"})
+def test_an_unsafe_next_falls_back_to_the_bill(page_as, sales, bill):
+    response = page_as(sales).post(f"/bills/{bill.pk}/approve", {"next": "https://evil.example/"})
     assert response["Location"] == f"/bills/{bill.pk}"
 
 
-def test_from_the_bill_page_htmx_gets_the_bill_panel(as_user, sales, bill):
-    response = as_user(sales).post(
+def test_from_the_bill_page_htmx_gets_the_bill_panel(page_as, sales, bill):
+    response = page_as(sales).post(
         f"/bills/{bill.pk}/reject", {"comment": "not ours", "intent": "reject"}, **htmx("bill")
     )
     html = response.content.decode()
@@ -49,8 +51,8 @@ def test_from_the_bill_page_htmx_gets_the_bill_panel(as_user, sales, bill):
     assert "rejected" in html and "not ours" in html
 
 
-def test_reject_without_a_comment_is_refused_and_keeps_the_form_open(as_user, sales, bill):
-    response = as_user(sales).post(
+def test_reject_without_a_comment_is_refused_and_keeps_the_form_open(page_as, sales, bill):
+    response = page_as(sales).post(
         f"/bills/{bill.pk}/reject", {"comment": " "}, **htmx(f"bill-row-{bill.pk}")
     )
     assert response.status_code == 400
@@ -61,8 +63,8 @@ def test_reject_without_a_comment_is_refused_and_keeps_the_form_open(as_user, sa
     assert bill.status == Status.DRAFT
 
 
-def test_on_the_bill_page_a_missing_comment_shows_next_to_the_field(as_user, sales, bill):
-    response = as_user(sales).post(f"/bills/{bill.pk}/reject", {"intent": "reject"}, **htmx("bill"))
+def test_on_the_bill_page_a_missing_comment_shows_next_to_the_field(page_as, sales, bill):
+    response = page_as(sales).post(f"/bills/{bill.pk}/reject", {"intent": "reject"}, **htmx("bill"))
     assert response.status_code == 400
     html = response.content.decode()
     assert '<details class="action-panel" open>' in html
@@ -71,14 +73,14 @@ def test_on_the_bill_page_a_missing_comment_shows_next_to_the_field(as_user, sal
     assert 'aria-invalid="true" aria-describedby="reject-comment-error"' in html
 
 
-def test_without_htmx_an_invalid_action_flashes_the_reason(as_user, sales, bill):
-    response = as_user(sales).post(f"/bills/{bill.pk}/reject", {"next": "/dashboard"}, follow=True)
+def test_without_htmx_an_invalid_action_flashes_the_reason(page_as, sales, bill):
+    response = page_as(sales).post(f"/bills/{bill.pk}/reject", {"next": "/dashboard"}, follow=True)
     assert "A comment is required to reject a bill." in response.content.decode()
 
 
-def test_a_conflict_shows_a_clear_message_and_the_fresh_row(as_user, sales, csm, bill):
-    stale = as_user(csm)
-    as_user(sales).post(f"/bills/{bill.pk}/approve", **htmx(f"bill-row-{bill.pk}"))
+def test_a_conflict_shows_a_clear_message_and_the_fresh_row(page_as, sales, csm, bill):
+    stale = page_as(csm)
+    page_as(sales).post(f"/bills/{bill.pk}/approve", **htmx(f"bill-row-{bill.pk}"))
     response = stale.post(f"/bills/{bill.pk}/approve", **htmx(f"bill-row-{bill.pk}"))
     assert response.status_code == 409
     html = response.content.decode()
@@ -86,30 +88,30 @@ def test_a_conflict_shows_a_clear_message_and_the_fresh_row(as_user, sales, csm,
     assert "badge-approved" in html and ">Approve</button>" not in html
 
 
-def test_a_conflict_without_htmx_flashes_the_message(as_user, sales, csm, bill):
+def test_a_conflict_without_htmx_flashes_the_message(page_as, sales, csm, bill):
     approved(bill, sales)
-    response = as_user(csm).post(
+    response = page_as(csm).post(
         f"/bills/{bill.pk}/reject", {"comment": "no", "next": "/dashboard"}, follow=True
     )
     assert "only draft bills can be rejected" in response.content.decode()
 
 
-def test_unknown_bill_is_404(as_user, sales):
-    assert as_user(sales).post("/bills/999999/approve").status_code == 404
-    response = as_user(sales).post("/bills/999999/approve", **htmx("bill-row-999999"))
+def test_unknown_bill_is_404(page_as, sales):
+    assert page_as(sales).post("/bills/999999/approve").status_code == 404
+    response = page_as(sales).post("/bills/999999/approve", **htmx("bill-row-999999"))
     assert response.status_code == 404
     assert response["HX-Retarget"] == "#messages"
     assert "Bill #999999 does not exist." in response.content.decode()
 
 
-def test_a_huge_id_is_404_not_500(as_user, sales):
-    assert as_user(sales).post("/bills/99999999999999999999999/approve").status_code == 404
-    assert as_user(sales).get("/bills/99999999999999999999999").status_code == 404
+def test_a_huge_id_is_404_not_500(page_as, sales):
+    assert page_as(sales).post("/bills/99999999999999999999999/approve").status_code == 404
+    assert page_as(sales).get("/bills/99999999999999999999999").status_code == 404
 
 
-def test_send_emails_the_invoice_to_the_billing_address(as_user, sales, finance, bill):
+def test_send_emails_the_invoice_to_the_billing_address(page_as, sales, finance, bill):
     approved(bill, sales)
-    response = as_user(finance).post(f"/bills/{bill.pk}/send", **htmx(f"bill-row-{bill.pk}"))
+    response = page_as(finance).post(f"/bills/{bill.pk}/send", **htmx(f"bill-row-{bill.pk}"))
     assert response.status_code == 200
     assert f"sent to {bill.customer.billing_email}" in response.content.decode()
     assert [m.to for m in mail.outbox] == [[bill.customer.billing_email]]
@@ -120,10 +122,10 @@ class FailingBackend(BaseEmailBackend):
         raise SMTPException("mail server is down")
 
 
-def test_a_failed_send_shows_the_delivery_message(as_user, sales, finance, bill, settings):
+def test_a_failed_send_shows_the_delivery_message(page_as, sales, finance, bill, settings):
     settings.MAILERS = {"default": {"BACKEND": f"{__name__}.FailingBackend"}}
     approved(bill, sales)
-    response = as_user(finance).post(f"/bills/{bill.pk}/send", **htmx(f"bill-row-{bill.pk}"))
+    response = page_as(finance).post(f"/bills/{bill.pk}/send", **htmx(f"bill-row-{bill.pk}"))
     assert response.status_code == 502
     html = response.content.decode()
     assert "could not be emailed" in html and "mail server is down" in html
@@ -132,8 +134,8 @@ def test_a_failed_send_shows_the_delivery_message(as_user, sales, finance, bill,
     assert bill.status == Status.APPROVED
 
 
-def test_reprice_changes_the_unit_cost_and_recompute_does_not(as_user, finance, bill):
-    client = as_user(finance)
+def test_reprice_changes_the_unit_cost_and_recompute_does_not(page_as, finance, bill):
+    client = page_as(finance)
     client.post(
         f"/bills/{bill.pk}/update",
         {"comment": "deal", "overage_unit_cost": "0.001", "intent": "reprice"},
@@ -150,8 +152,8 @@ def test_reprice_changes_the_unit_cost_and_recompute_does_not(as_user, finance, 
     ]
 
 
-def test_reprice_without_a_cost_is_refused_not_a_recompute(as_user, finance, bill):
-    response = as_user(finance).post(
+def test_reprice_without_a_cost_is_refused_not_a_recompute(page_as, finance, bill):
+    response = page_as(finance).post(
         f"/bills/{bill.pk}/update", {"comment": "deal", "intent": "reprice"}, **htmx("bill")
     )
     assert response.status_code == 400
@@ -159,8 +161,8 @@ def test_reprice_without_a_cost_is_refused_not_a_recompute(as_user, finance, bil
     assert bill.actions.count() == 1
 
 
-def test_a_bad_unit_cost_is_shown_next_to_the_field(as_user, finance, bill):
-    response = as_user(finance).post(
+def test_a_bad_unit_cost_is_shown_next_to_the_field(page_as, finance, bill):
+    response = page_as(finance).post(
         f"/bills/{bill.pk}/update",
         {"comment": "deal", "intent": "reprice", "overage_unit_cost": "0.0000001"},
         **htmx("bill"),
@@ -174,8 +176,8 @@ def test_a_bad_unit_cost_is_shown_next_to_the_field(as_user, finance, bill):
 
 
 @pytest.mark.parametrize("action", ACTIONS)
-def test_actions_need_a_post(as_user, sales, bill, action):
-    assert as_user(sales).get(f"/bills/{bill.pk}/{action}").status_code == 405
+def test_actions_need_a_post(page_as, sales, bill, action):
+    assert page_as(sales).get(f"/bills/{bill.pk}/{action}").status_code == 405
 
 
 @pytest.mark.parametrize("action", ACTIONS)
@@ -196,3 +198,47 @@ def test_the_csrf_header_htmx_sends_is_accepted(sales, bill):
         f"/bills/{bill.pk}/approve", HTTP_X_CSRFTOKEN=token, **htmx(f"bill-row-{bill.pk}")
     )
     assert response.status_code == 200
+
+
+# --- hostile input -----------------------------------------------------------------------------
+
+NUL_COMMENT = {"comment": "looks\x00fine"}
+
+
+@pytest.mark.parametrize("action", ["approve", "reject", "update"])
+def test_a_nul_byte_in_a_comment_is_refused_not_a_500(action, page_as, bill, sales, finance):
+    user = finance if action == "update" else sales
+    response = page_as(user).post(f"/bills/{bill.pk}/{action}", NUL_COMMENT, **htmx("bill"))
+    assert response.status_code == 400
+    assert "null characters" in response.content.decode()
+    bill.refresh_from_db()
+    assert bill.status == Status.DRAFT
+    assert not BillAction.objects.filter(comment__startswith="looks").exists()
+
+
+def test_a_nul_byte_in_an_undo_comment_is_refused_not_a_500(page_as, bill, sales):
+    bill_reject(bill=bill, user=sales, comment="Not this month.")
+    response = page_as(sales).post(f"/bills/{bill.pk}/revert", NUL_COMMENT)
+    assert response.status_code == 302  # back to the bill, with the message
+    bill.refresh_from_db()
+    assert bill.status == Status.REJECTED
+
+
+def test_a_nul_byte_in_a_void_comment_is_refused_not_a_500(page_as, bill, sales, finance):
+    bill_send(bill=bill_approve(bill=bill, user=sales), user=finance)
+    response = page_as(finance).post(
+        f"/bills/{bill.pk}/void", NUL_COMMENT, **htmx(f"bill-row-{bill.pk}")
+    )
+    assert response.status_code == 400
+    bill.refresh_from_db()
+    assert bill.status == Status.SENT
+
+
+@pytest.mark.parametrize("cost", ["1e400", "1" + "0" * 40, "100000000000000000000000"])
+def test_repricing_with_a_huge_unit_cost_is_a_field_error_not_a_500(page_as, bill, finance, cost):
+    data = {"intent": "reprice", "comment": "New price", "overage_unit_cost": cost}
+    response = page_as(finance).post(f"/bills/{bill.pk}/update", data, **htmx("bill"))
+    assert response.status_code == 400
+    assert "too large" in response.content.decode()
+    bill.refresh_from_db()
+    assert bill.actions.count() == 1  # created, nothing else

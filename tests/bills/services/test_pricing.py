@@ -15,8 +15,7 @@ from bills.services import (
     overage_units_for,
     parse_unit_cost,
 )
-from tests.bills.conftest import MONTH, YEAR
-from tests.factories import make_bill
+from tests.factories import MONTH, YEAR, make_bill
 
 MAX_USAGE = 2**63 - 1
 MAX_COST_MICROS = 10**14 - 1  # 99999999.999999, the largest 6-place cost below 1e8

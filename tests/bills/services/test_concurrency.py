@@ -15,8 +15,7 @@ from accounts.models import Role
 from billing_site.core.errors import DomainError
 from bills.models import Action, Bill, BillAction, Status
 from bills.services import bill_approve, bill_create, bill_generate, bill_reject
-from tests.bills.conftest import MONTH, YEAR
-from tests.factories import CustomerFactory, UsageFactory, UserFactory, make_bill
+from tests.factories import MONTH, YEAR, CustomerFactory, UsageFactory, UserFactory, make_bill
 
 pytestmark = [
     pytest.mark.skipif(

@@ -1,4 +1,5 @@
-"""/welcome: the log in and sign up forms, the redirect to the page first asked for."""
+"""/welcome: the log in and sign up forms, the redirect to the page first asked for; /logout:
+a POST that ends every session of the user."""
 
 import pytest
 from django.test import Client
@@ -27,9 +28,9 @@ def test_it_sends_anonymous_visitors_to_welcome_with_next(client, path):
     assert response["Location"] == f"/welcome?next={path.replace('/', '%2F')}"
 
 
-def test_root_redirects_to_dashboard(as_user, finance, client):
+def test_root_redirects_to_dashboard(page_as, finance, client):
     assert client.get("/")["Location"] == "/welcome"
-    response = as_user(finance).get("/")
+    response = page_as(finance).get("/")
     assert response.status_code == 302 and response["Location"] == "/dashboard"
 
 
@@ -144,8 +145,8 @@ def test_signup_turned_off_is_a_403_even_for_a_form_with_errors(client, settings
     assert not User.objects.exists()
 
 
-def test_a_signed_in_visitor_goes_on_to_next(as_user, sales):
-    response = as_user(sales).get("/welcome?next=/customers")
+def test_a_signed_in_visitor_goes_on_to_next(page_as, sales):
+    response = page_as(sales).get("/welcome?next=/customers")
     assert response["Location"] == "/customers"
 
 
@@ -187,3 +188,44 @@ def test_sign_ups_are_limited_per_address(client, settings):
     response = client.post("/welcome", data)
     assert response.status_code == 429
     assert "Too many attempts." in response.content.decode()
+
+
+# --- log out ----------------------------------------------------------------------------------
+
+
+def test_it_logs_out_everywhere(page_as, sales):
+    here, elsewhere = page_as(sales), page_as(sales)
+    token = sales.session_token
+    response = here.post("/logout")
+    assert response.status_code == 302 and response["Location"] == "/welcome"
+    sales.refresh_from_db()
+    assert sales.session_token != token
+    assert here.get("/dashboard").status_code == 302
+    assert elsewhere.get("/dashboard").status_code == 302
+
+
+def test_it_tells_the_person_they_are_logged_out(page_as, sales):
+    response = page_as(sales).post("/logout", follow=True)
+    assert "You are logged out everywhere." in response.content.decode()
+
+
+def test_logout_needs_a_post(page_as, sales):
+    assert page_as(sales).get("/logout").status_code == 405
+
+
+def test_logout_needs_the_csrf_token(sales):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(sales)
+    assert client.post("/logout").status_code == 403
+    assert client.get("/dashboard").status_code == 200
+
+
+@pytest.mark.parametrize("role", ["finance", "sales", "csm", "other_csm"])
+def test_every_page_has_a_log_out_button_with_csrf(page_as, users, role, bill):
+    client = page_as(users[role])
+    for path in ("/dashboard", "/customers", f"/bills/{bill.pk}", f"/customers/{bill.customer_id}"):
+        html = client.get(path).content.decode()
+        assert 'action="/logout"' in html and ">Log out</button>" in html
+        assert "csrfmiddlewaretoken" in html
+        assert 'hx-headers=\'{"x-csrftoken": "' in html
+        assert users[role].name in html and users[role].role in html
