@@ -35,6 +35,7 @@ from bills.serializers import (
     BillCreateSerializer,
     BillDetailSerializer,
     BillSerializer,
+    BillSummarySerializer,
     BillUpdateSerializer,
     CommentSerializer,
     GenerateSerializer,
@@ -58,22 +59,8 @@ def _parse(serializer_class, request) -> dict:
     return dict(serializer.validated_data)
 
 
-BILL_CSV_HEADER = [
-    "id",
-    "customer_id",
-    "customer_name",
-    "year",
-    "month",
-    "api_usage",
-    "monthly_api_limit",
-    "overage_units",
-    "overage_unit_cost",
-    "overage_amount",
-    "status",
-    "approvals_needed",
-    "created_at",
-    "updated_at",
-]
+# The CSV's columns are the list's bill JSON fields, in the same order.
+BILL_CSV_HEADER = list(BillSummarySerializer.Meta.fields)
 
 
 class FilteredBillsView(GenericAPIView):
