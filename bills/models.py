@@ -199,6 +199,8 @@ class BillAction(models.Model):
     to_status = models.CharField(max_length=16, choices=Status.choices)
     changes = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    # The seed's column. A history row is never changed, so it always equals created_at.
+    updated_at = models.DateTimeField(default=timezone.now)
 
     objects = BillActionQuerySet.as_manager()
 

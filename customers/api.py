@@ -34,6 +34,7 @@ class CustomerSerializer(ModelSerializer):
         fields = [
             "id",
             "name",
+            "billing_address",
             "billing_email",
             "csm_id",
             "csm_name",

@@ -5,6 +5,8 @@ from django.db.models import F, Q
 
 class Customer(models.Model):
     name = models.CharField(max_length=200, db_index=True)
+    # Where the invoice is addressed: printed as stored, any script, several lines.
+    billing_address = models.TextField(blank=True, max_length=1000)
     billing_email = models.EmailField()
     csm = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -47,6 +49,10 @@ class Customer(models.Model):
 
     def clean(self):
         from django.core.exceptions import ValidationError
+
+        # Browsers post "\r\n"; the address is stored with plain line breaks, as it prints.
+        lines = self.billing_address.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+        self.billing_address = "\n".join(line.strip() for line in lines).strip()
 
         if self.csm_id and self.csm.role != "Customer Success":
             raise ValidationError({"csm": "The CSM must be a Customer Success user."})

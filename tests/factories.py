@@ -62,6 +62,7 @@ class CustomerFactory(factory.django.DjangoModelFactory):
         model = Customer
 
     name = factory.Sequence(lambda n: f"Customer {n:04d}")
+    billing_address = factory.Sequence(lambda n: f"{n} Market Street\nSpringfield 0{n % 10}000")
     billing_email = factory.Sequence(lambda n: f"billing{n}@customer.example")
     csm = None
     monthly_api_limit = 1_000_000

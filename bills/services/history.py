@@ -62,6 +62,7 @@ def history_row(
     )
     if at is not None:
         row.created_at = at
+    row.updated_at = row.created_at
     return row
 
 

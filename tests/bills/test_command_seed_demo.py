@@ -28,6 +28,10 @@ def test_seed_demo_loads_a_realistic_data_set(db):
     assert Customer.objects.filter(require_csm_approval=True).exists()
     assert Customer.objects.filter(end_date__isnull=False).exists()
     assert Customer.objects.filter(csm__isnull=True).exists()
+    assert not Customer.objects.filter(billing_address="").exists(), "every customer has one"
+    addresses = " ".join(Customer.objects.values_list("billing_address", flat=True))
+    for text in ("Hồ Chí Minh", "Москва", "Αθήνα", "上海市", "東京都", "الرياض"):
+        assert text in addresses, "the demo addresses cover many scripts"
     fractional = [c.overage_unit_cost for c in Customer.objects.all() if c.overage_unit_cost < 0.01]
     assert fractional, "some unit costs are fractions of a cent"
     assert Usage.objects.values("year", "month").distinct().count() == 12

@@ -20,6 +20,7 @@ def test_customer_list_shape(finance, api_as, customer, csm):
         {
             "id": customer.pk,
             "name": "Acme Corp",
+            "billing_address": customer.billing_address,
             "billing_email": customer.billing_email,
             "csm_id": csm.pk,
             "csm_name": "casey",

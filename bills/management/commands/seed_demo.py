@@ -49,6 +49,19 @@ CUSTOMER_NAMES = [
     "Xenon Telecom",
     "Yarrow Agritech",
 ]
+# Where each customer's invoices go: several countries and scripts, as finance teams see them.
+ADDRESSES = [
+    "1200 Market Street, Suite 400\nSan Francisco, CA 94102\nUnited States",
+    "Hafenstraße 12\n20457 Hamburg\nGermany",
+    "12 Nguyễn Huệ, Phường Bến Nghé\nQuận 1, TP. Hồ Chí Minh\nViệt Nam",
+    "ул. Тверская, д. 7, офис 12\nМосква 125009\nРоссия",
+    "Λεωφόρος Βασιλίσσης Σοφίας 45\n106 76 Αθήνα\nΕλλάδα",
+    "上海市浦东新区世纪大道100号\n环球金融中心 38楼\n中国 200120",
+    "東京都千代田区丸の内1-9-2\nグラントウキョウサウスタワー 12階\n〒100-6612 日本",
+    "برج المملكة، طريق الملك فهد\nالرياض 12214\nالمملكة العربية السعودية",
+    "Rua Augusta 1508, conjunto 42\nSão Paulo – SP, 01304-001\nBrasil",
+    "Keizersgracht 555\n1017 DR Amsterdam\nNetherlands",
+]
 LIMITS = [100_000, 250_000, 500_000, 1_000_000, 2_500_000, 5_000_000, 20_000_000, 50_000_000]
 UNIT_COSTS = ["0.0005", "0.00075", "0.001", "0.0025", "0.004", "0.0125", "0.02", "0.0015"]
 
@@ -122,6 +135,7 @@ class Command(BaseCommand):
             new.append(
                 Customer(
                     name=name,
+                    billing_address=ADDRESSES[i % len(ADDRESSES)],
                     billing_email=f"ap@{slug}.example",
                     csm=[users["casey"], users["cora"], None][i % 3],
                     monthly_api_limit=LIMITS[i % len(LIMITS)],
@@ -132,6 +146,10 @@ class Command(BaseCommand):
                 )
             )
         Customer.objects.bulk_create(new)
+        for i, name in enumerate(CUSTOMER_NAMES):  # customers seeded before addresses existed
+            Customer.objects.filter(name=name, billing_address="").update(
+                billing_address=ADDRESSES[i % len(ADDRESSES)]
+            )
         return list(Customer.objects.filter(name__in=CUSTOMER_NAMES).order_by("name"))
 
     def _usage(self, rng: random.Random, customers: list[Customer]) -> int:
