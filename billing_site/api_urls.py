@@ -27,6 +27,8 @@ urlpatterns = [
     path("bills/<int:pk>/revert", bills_api.BillRevertView.as_view(), name="bill-revert"),
     path("bills/<int:pk>/send", bills_api.BillSendView.as_view(), name="bill-send"),
     path("bills/<int:pk>/void", bills_api.BillVoidView.as_view(), name="bill-void"),
+    path("bills/<int:pk>/rebill", bills_api.BillRebillView.as_view(), name="bill-rebill"),
+    path("bills/<int:pk>/dismiss", bills_api.BillDismissView.as_view(), name="bill-dismiss"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
 ]

@@ -1,6 +1,8 @@
 """All settings, read from the environment. See README "Configuration" for each variable."""
 
+import json
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -94,6 +96,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "billing_site.core.context_processors.currency",
             ],
         },
     },
@@ -149,18 +152,17 @@ STORAGES = {
 }
 
 # Email (Django 6.1 mailers): console in development, SMTP from the environment in production.
-MAILERS = {
-    "default": {
-        "BACKEND": os.environ.get(
-            "EMAIL_BACKEND",
-            "django.core.mail.backends.console.EmailBackend"
-            if DEBUG
-            else "django.core.mail.backends.smtp.EmailBackend",
-        ),
-    }
-}
-if MAILERS["default"]["BACKEND"].endswith("smtp.EmailBackend"):
-    MAILERS["default"]["OPTIONS"] = {
+# EMAIL_BACKEND picks any backend; EMAIL_FILE_PATH is the file backend's folder; EMAIL_OPTIONS
+# (a JSON object) passes any other option a backend takes, and wins over the variables above.
+_EMAIL_BACKEND = os.environ.get(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.console.EmailBackend"
+    if DEBUG
+    else "django.core.mail.backends.smtp.EmailBackend",
+)
+_email_options: dict = {}
+if _EMAIL_BACKEND.endswith("smtp.EmailBackend"):
+    _email_options = {
         "host": os.environ.get("EMAIL_HOST", "localhost"),
         "port": int(os.environ.get("EMAIL_PORT", "25")),
         "username": os.environ.get("EMAIL_HOST_USER", ""),
@@ -169,8 +171,30 @@ if MAILERS["default"]["BACKEND"].endswith("smtp.EmailBackend"):
         "use_ssl": env_bool("EMAIL_USE_SSL"),
         "timeout": int(os.environ.get("EMAIL_TIMEOUT", "20")),
     }
+elif _EMAIL_BACKEND.endswith("filebased.EmailBackend"):
+    _email_options = {"file_path": os.environ.get("EMAIL_FILE_PATH", str(BASE_DIR / "sent-mail"))}
+try:
+    _extra_email_options = json.loads(os.environ.get("EMAIL_OPTIONS", "").strip() or "{}")
+except ValueError as error:
+    raise ImproperlyConfigured(f"EMAIL_OPTIONS is not a JSON object: {error}.") from None
+if not isinstance(_extra_email_options, dict):
+    raise ImproperlyConfigured('EMAIL_OPTIONS must be a JSON object, e.g. {"timeout": 10}.')
+MAILERS = {"default": {"BACKEND": _EMAIL_BACKEND}}
+if _email_options or _extra_email_options:
+    MAILERS["default"]["OPTIONS"] = {**_email_options, **_extra_email_options}
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "billing@localhost")
-BILLING_COMPANY_NAME = os.environ.get("BILLING_COMPANY_NAME", "API Co.")
+
+# Who the invoices come from, and the currency of every amount (an ISO 4217 code).
+CURRENCY = os.environ.get("CURRENCY", "USD").strip().upper()
+if not re.fullmatch(r"[A-Z]{3}", CURRENCY):
+    raise ImproperlyConfigured(
+        f"CURRENCY must be an ISO 4217 code of three letters, such as USD or EUR; got {CURRENCY!r}."
+    )
+SELLER_NAME = os.environ.get("SELLER_NAME", os.environ.get("BILLING_COMPANY_NAME", "API Co."))
+# Lines separated by "\n" in the variable.
+_SELLER_ADDRESS = os.environ.get("SELLER_ADDRESS", r"1 Example Way\nSpringfield")
+SELLER_ADDRESS = _SELLER_ADDRESS.replace(r"\n", "\n")
+SELLER_CONTACT = os.environ.get("SELLER_CONTACT", DEFAULT_FROM_EMAIL)
 
 # Security. Production (DEBUG off) is strict by default; each can be relaxed by its variable,
 # e.g. SECURE_SSL_REDIRECT=0 behind a proxy that already redirects.
@@ -262,5 +286,6 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    # fontTools (the PDF fonts' subsetter) reports every glyph it keeps at INFO.
+    "loggers": {"django.db.backends": {"level": "INFO"}, "fontTools": {"level": "WARNING"}},
 }

@@ -1,8 +1,9 @@
-"""Bills and their history are read-only here: every change goes through the workflow."""
+"""Bills, their history, invoices and credit notes are read-only here: every change goes
+through the workflow."""
 
 from django.contrib import admin
 
-from bills.models import Bill, BillAction
+from bills.models import Bill, BillAction, CreditNote, Invoice
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -46,3 +47,19 @@ class BillActionAdmin(ReadOnlyAdmin):
     list_filter = ("action",)
     search_fields = ("bill__customer__name", "stakeholder__name", "comment")
     list_select_related = ("bill", "stakeholder")
+
+
+@admin.register(Invoice)
+class InvoiceAdmin(ReadOnlyAdmin):
+    list_display = ("number", "bill", "bill_to_name", "amount", "currency", "issued_on", "due_on")
+    search_fields = ("number", "bill_to_name")
+    list_select_related = ("bill",)
+    exclude = ("pdf",)  # the PDF is downloaded from the bill's page
+
+
+@admin.register(CreditNote)
+class CreditNoteAdmin(ReadOnlyAdmin):
+    list_display = ("number", "invoice", "bill_to_name", "amount", "currency", "issued_on")
+    search_fields = ("number", "invoice__number", "bill_to_name")
+    list_select_related = ("invoice",)
+    exclude = ("pdf",)

@@ -59,8 +59,47 @@ def _parse(serializer_class, request) -> dict:
     return dict(serializer.validated_data)
 
 
-# The CSV's columns are the list's bill JSON fields, in the same order.
-BILL_CSV_HEADER = list(BillSummarySerializer.Meta.fields)
+# The CSV's columns are the list's bill JSON fields, in the same order, then where the invoice
+# is addressed (as sent, or the customer's address for a bill not sent).
+BILL_CSV_HEADER = [*BillSummarySerializer.Meta.fields, "billing_address"]
+
+
+def _related(obj, name: str):
+    try:
+        return getattr(obj, name) if obj is not None else None
+    except AttributeError:  # a reverse one-to-one with no row
+        return None
+
+
+def _csv_row(b) -> list:
+    invoice = _related(b, "invoice")
+    credit_note = _related(invoice, "credit_note")
+    replaced_by = _related(b, "replaced_by")
+    values = {
+        "id": b.pk,
+        "customer_id": b.customer_id,
+        "customer_name": b.customer.name,
+        "year": b.year,
+        "month": b.month,
+        "api_usage": b.api_usage,
+        "monthly_api_limit": b.monthly_api_limit,
+        "overage_units": b.overage_units,
+        "overage_unit_cost": b.overage_unit_cost,
+        "overage_amount": b.overage_amount,
+        "currency": b.currency,
+        "status": b.status,
+        "approvals_needed": b.approvals_needed,
+        "invoice_number": invoice.number if invoice else "",
+        "issued_on": invoice.issued_on.isoformat() if invoice else "",
+        "due_on": invoice.due_on.isoformat() if invoice else "",
+        "credit_note_number": credit_note.number if credit_note else "",
+        "replaces_id": b.replaces_id or "",
+        "replaced_by_id": replaced_by.pk if replaced_by else "",
+        "created_at": iso_datetime(b.created_at),
+        "updated_at": iso_datetime(b.updated_at),
+        "billing_address": invoice.bill_to_address if invoice else b.customer.billing_address,
+    }
+    return [values[name] for name in BILL_CSV_HEADER]
 
 
 class FilteredBillsView(GenericAPIView):
@@ -249,8 +288,13 @@ class BillSendView(BillTransitionView):
 
 @_transition_schema(
     "Void (Finance)",
-    "A sent bill becomes void; the customer-month may then be billed again. A comment is required.",
+    "A sent bill becomes void: a credit note (its own gap-free number sequence, CN-2026-000001) "
+    "cancels its invoice in full and is emailed to where the invoice went; the customer-month "
+    "may then be billed again (POST /api/bills/{id}/rebill). A comment is required: it is the "
+    "credit note's reason. A 502 means the bill is void and the credit note issued, but its "
+    "email failed.",
     CommentSerializer,
+    502,
 )
 class BillVoidView(BillTransitionView):
     perm = Perm.VOID_BILL
@@ -258,6 +302,41 @@ class BillVoidView(BillTransitionView):
 
     def act(self, *, pk, user, comment):
         services.bill_void(bill=pk, user=user, comment=comment)
+
+
+@_transition_schema(
+    "Dismiss a usage change after sending (Finance)",
+    "A sent bill whose month's usage changed afterwards is flagged (`usage_changed_after_sending`) "
+    "until it is voided and re-billed, or this keeps the invoice as sent. A comment is required; "
+    "the flag comes back if the usage changes again.",
+    CommentSerializer,
+)
+class BillDismissView(BillTransitionView):
+    perm = Perm.UPDATE_BILL
+    input_serializer = CommentSerializer
+
+    def act(self, *, pk, user, comment):
+        services.bill_dismiss_usage_change(bill=pk, user=user, comment=comment)
+
+
+class BillRebillView(APIView):
+    permission_classes = [IsAuthenticated, RoleAllows]
+    role_perms = {"POST": Perm.CREATE_BILL}
+
+    @extend_schema(
+        tags=TAGS,
+        summary="Bill a void bill's month again (Finance)",
+        description="Creates the new draft from the month's current usage and the customer's "
+        "current terms, linked both ways (`replaces_id`, `replaced_by_id`); the void bill's "
+        "history records it. 409 when the bill is not void or the month has a live bill; 400 "
+        "when there is nothing to bill now.",
+        request=NoBodySerializer,
+        responses={201: BillDetailSerializer, **error_responses(*WRITE_ERRORS, 404, 409)},
+    )
+    def post(self, request, pk: int):
+        _parse(NoBodySerializer, request)
+        new = services.bill_rebill(bill=pk, user=request.user)
+        return _bill_response(new.pk, status.HTTP_201_CREATED)
 
 
 class BillCSVView(CSVExportMixin, FilteredBillsView):
@@ -277,23 +356,5 @@ class BillCSVView(CSVExportMixin, FilteredBillsView):
     )
     def get(self, request):
         bills = self.filter_queryset(self.get_queryset())
-        rows = (
-            (
-                b.pk,
-                b.customer_id,
-                b.customer.name,
-                b.year,
-                b.month,
-                b.api_usage,
-                b.monthly_api_limit,
-                b.overage_units,
-                b.overage_unit_cost,
-                b.overage_amount,
-                b.status,
-                b.approvals_needed,
-                iso_datetime(b.created_at),
-                iso_datetime(b.updated_at),
-            )
-            for b in bills.iterator(chunk_size=2000)
-        )
+        rows = (_csv_row(b) for b in bills.iterator(chunk_size=2000))
         return csv_response("bills.csv", BILL_CSV_HEADER, rows)

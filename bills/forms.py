@@ -7,6 +7,7 @@ import calendar
 from django import forms
 
 from billing_site.core import periods
+from billing_site.core.numbers import WholeNumberFormField
 
 PER_PAGE_CHOICES = (25, 50, 100)
 
@@ -51,7 +52,13 @@ class RowsForm(forms.Form):
 
 
 class GenerateForm(forms.Form):
-    year = forms.IntegerField(label="Year")
+    # Digits only (core.numbers): Django's IntegerField would read "2026.000" as 2026.
+    year = WholeNumberFormField(
+        label="Year",
+        min_value=periods.MIN_YEAR,
+        max_value=periods.MAX_YEAR,
+        range_message=periods.YEAR_RANGE,
+    )
     month = forms.TypedChoiceField(
         label="Month",
         coerce=int,

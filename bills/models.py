@@ -39,6 +39,8 @@ class Action(models.TextChoices):
     SENT = "sent", "Sent"
     SEND_FAILED = "send_failed", "Send failed"
     VOIDED = "voided", "Voided"
+    REBILLED = "rebilled", "Re-billed"
+    FLAG_DISMISSED = "flag_dismissed", "Usage flag dismissed"
 
 
 def live_q(prefix: str = "") -> Q:
@@ -57,6 +59,10 @@ class BillQuerySet(models.QuerySet):
         return self.filter(status__in=UNSENT_STATUSES)
 
 
+def default_currency() -> str:
+    return settings.CURRENCY
+
+
 class Bill(models.Model):
     customer = models.ForeignKey(
         "customers.Customer", on_delete=models.PROTECT, related_name="bills"
@@ -71,6 +77,8 @@ class Bill(models.Model):
     # 27 integer digits: 64-bit usage times a unit cost below 1e8 stays below 1e27, so every
     # amount the inputs allow can be stored exactly.
     overage_amount = models.DecimalField(max_digits=29, decimal_places=2)
+    # ISO 4217, fixed when the bill is made: a later change of settings.CURRENCY changes no bill.
+    currency = models.CharField(max_length=3, default=default_currency)
     # The approval policy in force when the bill was computed; "update" refreshes it.
     requires_csm_approval = models.BooleanField(default=False)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
@@ -82,6 +90,15 @@ class Bill(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     sales_approved_at = models.DateTimeField(null=True, blank=True)
+    # The void bill this one bills again (SPEC "Bill lifecycle": voided, re-billed).
+    replaces = models.OneToOneField(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="replaced_by"
+    )
+    # When the amounts were last computed (made, recomputed or repriced); nothing else moves it.
+    computed_at = models.DateTimeField(default=timezone.now)
+    # The month's usage when Finance dismissed the "usage changed after sending" flag: the flag
+    # comes back only if the usage changes again.
+    dismissed_usage = models.BigIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
 
@@ -157,25 +174,39 @@ class Bill(models.Model):
     def is_unsent(self) -> bool:
         return self.status in UNSENT_STATUSES
 
+    def month_usage(self) -> int:
+        """The month's usage as recorded now (0 when none). Selectors annotate `current_usage`
+        so lists do not query per row."""
+        if hasattr(self, "current_usage"):
+            return int(self.current_usage or 0)
+        from usage.models import Usage
+
+        current = (
+            Usage.objects.filter(customer_id=self.customer_id, year=self.year, month=self.month)
+            .values_list("api_usage", flat=True)
+            .first()
+        )
+        return int(current or 0)
+
     @property
     def usage_changed(self) -> bool:
-        """The month's usage differs from what this not-yet-sent bill was computed from.
+        """The month's usage differs from what this not-yet-sent bill was computed from: it must
+        be recomputed before it is approved or sent (SPEC "Bill lifecycle")."""
+        return self.is_unsent and self.month_usage() != self.api_usage
 
-        Selectors annotate `current_usage` so lists do not query per row.
-        """
-        if not self.is_unsent:
+    @property
+    def usage_changed_after_sending(self) -> bool:
+        """A sent bill whose month's usage changed afterwards, and Finance has not dismissed
+        that change: it stays flagged until voided and re-billed, or dismissed."""
+        if self.status != Status.SENT:
             return False
-        if hasattr(self, "current_usage"):
-            current = self.current_usage
-        else:
-            from usage.models import Usage
+        usage = self.month_usage()
+        return usage != self.api_usage and usage != self.dismissed_usage
 
-            current = (
-                Usage.objects.filter(customer_id=self.customer_id, year=self.year, month=self.month)
-                .values_list("api_usage", flat=True)
-                .first()
-            )
-        return int(current or 0) != self.api_usage
+    @property
+    def usage_difference(self) -> int:
+        """Calls recorded now minus calls billed (negative when usage went down)."""
+        return self.month_usage() - self.api_usage
 
 
 class BillActionQuerySet(models.QuerySet):
@@ -222,3 +253,91 @@ class BillAction(models.Model):
 
     def delete(self, *args, **kwargs):
         raise PermissionError("Bill history is append-only.")
+
+
+class DocumentKind(models.TextChoices):
+    INVOICE = "invoice", "Invoice"
+    CREDIT_NOTE = "credit_note", "Credit note"
+
+
+class DocumentSequence(models.Model):
+    """The last number issued of one kind of document in one year. Taken under a row lock in
+    the transaction that issues the document, so numbers have no gaps and are never reused."""
+
+    kind = models.CharField(max_length=16, choices=DocumentKind.choices)
+    year = models.PositiveSmallIntegerField()
+    last = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "year"], name="document_sequence_per_year")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.year}: {self.last}"
+
+
+class IssuedDocument(models.Model):
+    """What an issued document says, frozen once it has been delivered: a later edit of the
+    customer or of a setting changes no document that went out (SPEC "Bill lifecycle")."""
+
+    number = models.CharField(max_length=24, unique=True)
+    issued_on = models.DateField()
+    seller_name = models.CharField(max_length=200)
+    seller_address = models.TextField(blank=True)
+    seller_contact = models.CharField(max_length=200, blank=True)
+    bill_to_name = models.CharField(max_length=200)
+    bill_to_address = models.TextField(blank=True)
+    bill_to_email = models.CharField(max_length=254)
+    amount = models.DecimalField(max_digits=29, decimal_places=2)
+    currency = models.CharField(max_length=3)
+    # The PDF as it was emailed: downloads serve these bytes, never a new rendering.
+    pdf = models.BinaryField()
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        if getattr(self, "_delivered", False):
+            raise PermissionError(f"{self.number} was delivered; a delivered document is final.")
+        super().save(*args, **kwargs)
+        self._delivered = self.delivered_at is not None
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("Issued documents are kept.")
+
+    @classmethod
+    def from_db(cls, db, field_names, values, **kwargs):
+        document = super().from_db(db, field_names, values, **kwargs)
+        document._delivered = document.delivered_at is not None
+        return document
+
+
+class Invoice(IssuedDocument):
+    """The invoice of a sent bill: its number from the invoice sequence, its dates, the parties
+    and the line, as sent."""
+
+    bill = models.OneToOneField(Bill, on_delete=models.PROTECT, related_name="invoice")
+    due_on = models.DateField()
+    year = models.PositiveSmallIntegerField()
+    month = models.PositiveSmallIntegerField()
+    api_usage = models.BigIntegerField()
+    monthly_api_limit = models.BigIntegerField()
+    overage_units = models.BigIntegerField()
+    overage_unit_cost = models.DecimalField(max_digits=14, decimal_places=6)
+
+    def __str__(self) -> str:
+        return f"Invoice {self.number}"
+
+
+class CreditNote(IssuedDocument):
+    """Cancels a sent invoice when its bill is voided: its own number sequence, the invoice it
+    credits, the amount credited and why."""
+
+    invoice = models.OneToOneField(Invoice, on_delete=models.PROTECT, related_name="credit_note")
+    reason = models.TextField()
+
+    def __str__(self) -> str:
+        return f"Credit note {self.number}"

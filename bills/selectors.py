@@ -28,6 +28,12 @@ def _with_current_usage(qs: QuerySet[Bill]) -> QuerySet[Bill]:
     return qs.annotate(current_usage=Subquery(current))
 
 
+# A bill's issued documents and its replacement, joined in the same query; their PDFs (tens of
+# kilobytes each) are left out of lists and pages: downloads read them.
+_DOCUMENTS = ("invoice", "invoice__credit_note", "replaced_by", "replaces")
+_PDFS = ("invoice__pdf", "invoice__credit_note__pdf")
+
+
 def bill_list() -> QuerySet[Bill]:
     """Every bill, newest period first (then customer name, then newest bill).
 
@@ -35,8 +41,10 @@ def bill_list() -> QuerySet[Bill]:
     now (None when no row), so `usage_changed` costs no query per row. Which bills a list shows
     and in which order is bills.filters.BillFilterSet's.
     """
-    qs = Bill.objects.select_related("customer", "customer__csm")
-    return _with_current_usage(qs).order_by("-year", "-month", "customer__name", "-id")
+    qs = Bill.objects.select_related("customer", "customer__csm").select_related(*_DOCUMENTS)
+    return _with_current_usage(qs.defer(*_PDFS)).order_by(
+        "-year", "-month", "customer__name", "-id"
+    )
 
 
 def bill_list_of_customer(customer_id: int) -> list[Bill]:
@@ -44,7 +52,8 @@ def bill_list_of_customer(customer_id: int) -> list[Bill]:
     each is annotated `is_live` (models.live_q): whether it counts for its customer-month."""
     return list(
         Bill.objects.filter(customer_id=customer_id)
-        .select_related("customer")
+        .select_related("customer", *_DOCUMENTS)
+        .defer(*_PDFS)
         .annotate(is_live=ExpressionWrapper(live_q(), output_field=BooleanField()))
         .order_by("-year", "-month", "-id")
     )
@@ -87,8 +96,10 @@ def bill_detail_queryset() -> QuerySet[Bill]:
     actions = BillAction.objects.select_related("stakeholder").order_by("created_at", "id")
     return _with_current_usage(
         Bill.objects.select_related(
-            "customer", "customer__csm", "csm_approved_by", "sales_approved_by"
-        ).prefetch_related(Prefetch("actions", queryset=actions))
+            "customer", "customer__csm", "csm_approved_by", "sales_approved_by", *_DOCUMENTS
+        )
+        .defer(*_PDFS)
+        .prefetch_related(Prefetch("actions", queryset=actions))
     )
 
 

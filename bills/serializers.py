@@ -11,6 +11,7 @@ from billing_site.core.api import (
     Int64Field,
     ModelSerializer,
     StrictSerializer,
+    WholeNumberField,
     id_field,
 )
 from bills.models import Bill, BillAction, Status
@@ -23,6 +24,39 @@ class BillSummarySerializer(ModelSerializer):
     customer_name = serializers.CharField(source="customer.name", read_only=True)
     approvals_needed = serializers.IntegerField(
         read_only=True, help_text="Approvals still missing before the bill is approved."
+    )
+    currency = serializers.CharField(
+        read_only=True, help_text="ISO 4217 code of every amount of the bill, e.g. USD."
+    )
+    invoice_number = serializers.CharField(
+        source="invoice.number",
+        read_only=True,
+        allow_null=True,
+        default=None,
+        help_text="Given when the bill is sent, from a gap-free sequence (2026-000123).",
+    )
+    issued_on = serializers.DateField(
+        source="invoice.issued_on", read_only=True, allow_null=True, default=None
+    )
+    due_on = serializers.DateField(
+        source="invoice.due_on", read_only=True, allow_null=True, default=None
+    )
+    credit_note_number = serializers.CharField(
+        source="invoice.credit_note.number",
+        read_only=True,
+        allow_null=True,
+        default=None,
+        help_text="The credit note that cancelled the invoice when the bill was voided.",
+    )
+    replaces_id = Int64Field(
+        read_only=True, allow_null=True, help_text="The void bill this one bills again."
+    )
+    replaced_by_id = Int64Field(
+        source="replaced_by.id",
+        read_only=True,
+        allow_null=True,
+        default=None,
+        help_text="The bill that bills this void bill's month again.",
     )
 
     class Meta:
@@ -38,8 +72,15 @@ class BillSummarySerializer(ModelSerializer):
             "overage_units",
             "overage_unit_cost",
             "overage_amount",
+            "currency",
             "status",
             "approvals_needed",
+            "invoice_number",
+            "issued_on",
+            "due_on",
+            "credit_note_number",
+            "replaces_id",
+            "replaced_by_id",
             "created_at",
             "updated_at",
         ]
@@ -50,11 +91,31 @@ class BillSerializer(BillSummarySerializer):
     usage_changed = serializers.BooleanField(
         read_only=True,
         help_text="The month's recorded usage differs from what this unsent bill was computed "
-        "from: Finance may want to recompute it (PATCH /api/bills/{id}).",
+        "from: it cannot be approved or sent (409) until Finance recomputes it "
+        "(PATCH /api/bills/{id}).",
+    )
+    usage_changed_after_sending = serializers.BooleanField(
+        read_only=True,
+        help_text="A sent bill whose month's usage changed afterwards: flagged until Finance "
+        "voids and re-bills it or dismisses the change (PATCH /api/bills/{id}/dismiss).",
+    )
+    usage_difference = serializers.IntegerField(
+        read_only=True, help_text="API calls recorded for the month now minus the calls billed."
+    )
+    computed_at = serializers.DateTimeField(
+        read_only=True,
+        help_text="When the amounts were last computed (made, recomputed or repriced); "
+        "`updated_at` moves with every action.",
     )
 
     class Meta(BillSummarySerializer.Meta):
-        fields = [*BillSummarySerializer.Meta.fields, "usage_changed"]
+        fields = [
+            *BillSummarySerializer.Meta.fields,
+            "usage_changed",
+            "usage_changed_after_sending",
+            "usage_difference",
+            "computed_at",
+        ]
         read_only_fields = fields
 
 
@@ -112,14 +173,18 @@ class GenerationSerializer(serializers.Serializer):
 # --- input ---------------------------------------------------------------------------------
 
 
+# JSON integers only (core.numbers): "2026", 2026.0 or true is a 400 naming the field.
 def _year(**kwargs):
-    return serializers.IntegerField(
-        min_value=periods.MIN_YEAR, max_value=periods.MAX_YEAR, **kwargs
+    return WholeNumberField(
+        min_value=periods.MIN_YEAR,
+        max_value=periods.MAX_YEAR,
+        range_message=periods.YEAR_RANGE,
+        **kwargs,
     )
 
 
 def _month(**kwargs):
-    return serializers.IntegerField(min_value=1, max_value=12, **kwargs)
+    return WholeNumberField(min_value=1, max_value=12, range_message=periods.MONTH_RANGE, **kwargs)
 
 
 class BillCreateSerializer(StrictSerializer):

@@ -15,4 +15,6 @@ urlpatterns = [
     path("bills/<int:pk>/update", views.update, name="update"),
     path("bills/<int:pk>/send", views.send, name="send"),
     path("bills/<int:pk>/void", views.void, name="void"),
+    path("bills/<int:pk>/rebill", views.rebill, name="rebill"),
+    path("bills/<int:pk>/dismiss", views.dismiss, name="dismiss"),
 ]

@@ -24,17 +24,20 @@ from billing_site.core.filters import filter_for_page
 from billing_site.core.http import add_domain_errors, forbidden, safe_next
 from bills.filters import BillPageFilterSet
 from bills.forms import GenerateForm, RowsForm
-from bills.invoices import invoice_for, invoice_pdf
+from bills.invoices import invoice_file, invoice_view
 from bills.models import Bill
 from bills.selectors import bill_get, bill_list, bill_status_totals
 from bills.services import (
     bill_approve,
+    bill_dismiss_usage_change,
     bill_generate,
+    bill_rebill,
     bill_reject,
     bill_revert,
     bill_send,
     bill_update,
     bill_void,
+    lifecycle,
     overage_exact_amount,
 )
 
@@ -133,7 +136,9 @@ def invoice(request, pk: int):
     bill = bill_get(pk)
     if bill is None:
         raise Http404(f"Bill #{pk} does not exist.")
-    return render(request, "bills/invoice.html", {"bill": bill, "invoice": invoice_for(bill)})
+    mark = lifecycle.STATUS_VIEWS[bill.status].stamp
+    context = {"bill": bill, "invoice": invoice_view(bill, mark=mark)}
+    return render(request, "bills/invoice.html", context)
 
 
 @require_GET
@@ -141,9 +146,9 @@ def invoice_download(request, pk: int):
     bill = bill_get(pk)
     if bill is None:
         raise Http404(f"Bill #{pk} does not exist.")
-    document = invoice_for(bill)
-    response = HttpResponse(invoice_pdf(document), content_type="application/pdf")
-    response["Content-Disposition"] = f'inline; filename="{document.number}.pdf"'
+    name, pdf = invoice_file(bill, mark=lifecycle.STATUS_VIEWS[bill.status].stamp)
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{name}"'
     return response
 
 
@@ -244,4 +249,25 @@ def send(request, pk: int):
 @require_POST
 def void(request, pk: int):
     run = partial(bill_void, bill=pk, user=request.user, comment=_comment(request))
-    return act(request, pk, run, done=f"Bill #{pk} voided; the month may be billed again.")
+    return act(request, pk, run, done=_voided)
+
+
+def _voided(bill: Bill) -> str:
+    credit_note = bill.invoice.credit_note
+    return (
+        f"Bill #{bill.pk} voided: credit note {credit_note.number} cancels invoice "
+        f"{bill.invoice.number} and was emailed to {credit_note.bill_to_email}. The month may "
+        "be billed again."
+    )
+
+
+@require_POST
+def dismiss(request, pk: int):
+    run = partial(bill_dismiss_usage_change, bill=pk, user=request.user, comment=_comment(request))
+    return act(request, pk, run, done=f"Bill #{pk}: the invoice stands as sent.")
+
+
+@require_POST
+def rebill(request, pk: int):
+    run = partial(bill_rebill, bill=pk, user=request.user)
+    return act(request, pk, run, done=lambda new: f"Bill #{pk} billed again as bill #{new.pk}.")

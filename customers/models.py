@@ -24,6 +24,10 @@ class Customer(models.Model):
     require_csm_approval = models.BooleanField(
         default=False, help_text="Bills need the CSM's approval as well as a Sales approval."
     )
+    # Days from an invoice's issue date to its due date.
+    payment_terms_days = models.PositiveSmallIntegerField(
+        default=30, help_text="Days from the invoice date to its due date (0 to 365)."
+    )
     start_date = models.DateField()
     end_date = models.DateField(null=True, blank=True, help_text="Empty means open-ended.")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -37,6 +41,9 @@ class Customer(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(overage_unit_cost__gte=0), name="customer_unit_cost_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(payment_terms_days__lte=365), name="customer_payment_terms_in_a_year"
             ),
             models.CheckConstraint(
                 condition=Q(end_date__isnull=True) | Q(end_date__gte=F("start_date")),

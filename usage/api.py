@@ -17,6 +17,7 @@ from billing_site.core.api import (
     CSVExportMixin,
     Int64Field,
     ModelSerializer,
+    WholeNumberField,
     csv_response,
     domain_error_response,
     error_responses,
@@ -56,8 +57,8 @@ class UsageSerializer(ModelSerializer):
 class UsageItemSerializer(serializers.Serializer):
     # The OpenAPI shape of an item; usage.services validates each item itself.
     customer_id = id_field()
-    year = serializers.IntegerField(min_value=periods.MIN_YEAR, max_value=periods.MAX_YEAR)
-    month = serializers.IntegerField(min_value=1, max_value=12)
+    year = WholeNumberField(min_value=periods.MIN_YEAR, max_value=periods.MAX_YEAR)
+    month = WholeNumberField(min_value=1, max_value=12)
     api_usage = Int64Field(min_value=0, help_text="The month's total API calls (64-bit).")
 
 
@@ -94,8 +95,9 @@ class UsageBatchErrorsExtension(OpenApiSerializerExtension):
             "type": "object",
             "description": 'Bad items by their index in the list (a single object is item "0"), '
             'each with its bad fields, e.g. {"items": {"3": {"api_usage": ["Enter a whole '
-            'number."]}}}; nothing was written. A batch that is wrong as a whole (empty, over '
-            '10,000 items, not JSON) gets {"detail": "..."}.',
+            'number as a JSON integer, not the decimal number 1.5."]}}}; nothing was written. '
+            "A batch that is wrong as a whole (empty, over 10,000 items, not JSON) gets "
+            '{"detail": "..."}.',
             "properties": {
                 "detail": {"type": "string"},
                 "items": {"type": "object", "additionalProperties": field_errors},

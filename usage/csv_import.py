@@ -26,6 +26,7 @@ from usage.services import (
     DUPLICATE,
     FIELDS,
     MAX_ITEMS,
+    TEXT,
     UsageResult,
     UsageRow,
     UsageRowError,
@@ -135,7 +136,7 @@ def parse_usage_csv(data: bytes) -> ParsedCsv:
                 parsed.errors.append(CsvLineError(line, "customer", code, message))
                 continue
             raw["customer_id"] = ids.get(name)
-        row, errors = usage_row_parse(raw=raw, row=line)
+        row, errors = usage_row_parse(raw=raw, row=line, source=TEXT)
         if row is None:
             parsed.errors.extend(_on_line(e, line, parsed) for e in errors)
         else:

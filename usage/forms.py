@@ -11,7 +11,7 @@ from django.utils.html import format_html, format_html_join
 from billing_site.core import periods
 from customers.models import Customer
 from usage.csv_import import MAX_BYTES, MAX_ROWS
-from usage.services import NOT_A_NUMBER, UsageRow, UsageRowError, usage_row_parse
+from usage.services import TEXT, UsageRow, UsageRowError, usage_row_parse
 
 
 class CustomerSelect(forms.Select):
@@ -38,9 +38,10 @@ class CustomerSelect(forms.Select):
 
 class UsageEntryForm(forms.Form):
     """One customer-month, typed by a person. The form carries labels and widgets; the values go
-    through the one row schema (usage.services.usage_row_parse), so a count is digits only: the
-    "250.000" a person may type for 250 thousand is refused, where an IntegerField would take it
-    as 250. The future and unknown customers are the service's call (`add_row_errors`)."""
+    through the one row schema (usage.services.usage_row_parse, as text), so a count is digits
+    only: the "250.000" a person may type for 250 thousand is refused with what was typed, where
+    an IntegerField would take it as 250. The future and unknown customers are the service's
+    call (`add_row_errors`)."""
 
     customer = forms.ModelChoiceField(
         label="Customer",
@@ -77,7 +78,7 @@ class UsageEntryForm(forms.Form):
             "month": data.get("month"),
             "api_usage": data.get("api_usage"),
         }
-        self.row, errors = usage_row_parse(raw=raw)
+        self.row, errors = usage_row_parse(raw=raw, source=TEXT)
         # A field its own widget already refused (blank, not a choice) keeps that one message.
         self.add_row_errors([e for e in errors if _FIELD.get(e.field, e.field) not in self.errors])
         return data
@@ -86,20 +87,10 @@ class UsageEntryForm(forms.Form):
         """The schema's or the service's refusal of this row, on the fields."""
         for error in errors:
             name = _FIELD.get(error.field, error.field)
-            message = error.message
-            if error.code == NOT_A_NUMBER:
-                message = f"{message} {_typed(self.data.get(self.add_prefix(name)))}"
-            self.add_error(name if name in self.fields else None, message)
+            self.add_error(name if name in self.fields else None, error.message)
 
 
 _FIELD = {"customer_id": "customer"}
-
-
-def _typed(value: object) -> str:
-    shown = str(value).strip()
-    if len(shown) > 30:
-        shown = shown[:29] + "…"
-    return f"“{shown}” is not one: type digits only, without separators or a decimal point."
 
 
 class UsageUploadForm(forms.Form):

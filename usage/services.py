@@ -2,42 +2,45 @@
 
 One row schema for every way usage comes in, the JSON API, a CSV file and the record page's form
 (SPEC "Data": Usage; "JSON API": POST /api/usage): `usage_row_parse` reads one raw row into a
-`UsageRow` or `UsageRowError`s; `usage_record_many` checks a batch against the database and
-today's date and writes it all or not at all; `usage_check_many` runs the same checks and writes
-nothing. Errors are data (row, field, code, message); callers word them for their readers.
+`UsageRow` or `UsageRowError`s, each number by its source's grammar (core.numbers: a JSON item
+takes JSON integers only, a CSV cell or a form field digits); `usage_record_many` checks a batch
+against the database and today's date and writes it all or not at all; `usage_check_many` runs
+the same checks and writes nothing. Errors are data (row, field, code, message); callers word
+them for their readers.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 
 from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
 from accounts.roles import Perm, can
-from billing_site.core import periods
+from billing_site.core import numbers, periods
 from billing_site.core.errors import DomainError
 from customers.models import Customer
 from usage.models import Usage
 
 MAX_ITEMS = 10_000
-MAX_USAGE = 2**63 - 1
-MAX_ID = 2**63 - 1
+MAX_USAGE = numbers.MAX_INT64
+MAX_ID = numbers.MAX_INT64
 FIELDS = ("customer_id", "year", "month", "api_usage")
-# ASCII digits only (str.isdigit would take "²" and int() takes "１２" or "1_000"); the sign lets
-# "-5" be refused by its range rather than as "not a number". 20 digits cover 2^64.
-_WHOLE_NUMBER = re.compile(r"-?[0-9]{1,20}")
+
+# Where a raw row comes from, which decides how its numbers are read (usage_row_parse).
+JSON = "json"
+TEXT = "text"
+Source = Literal["json", "text"]
 
 REQUIRED = "required"
 UNKNOWN_FIELD = "unknown_field"
 NOT_AN_OBJECT = "not_an_object"
-NOT_A_NUMBER = "not_a_number"
-OUT_OF_RANGE = "out_of_range"
+NOT_A_NUMBER = numbers.NOT_A_NUMBER
+OUT_OF_RANGE = numbers.OUT_OF_RANGE
 FUTURE_MONTH = "future_month"
 UNKNOWN_CUSTOMER = "unknown_customer"
 DUPLICATE = "duplicate"
@@ -45,12 +48,8 @@ DUPLICATE = "duplicate"
 _RANGES: dict[str, tuple[int, int, str]] = {
     # An id past 64 bits can never match, and SQLite cannot even bind it (OverflowError, a 500).
     "customer_id": (1, MAX_ID, f"Enter a customer id from 1 to {MAX_ID}."),
-    "year": (
-        periods.MIN_YEAR,
-        periods.MAX_YEAR,
-        f"Enter a year between {periods.MIN_YEAR} and {periods.MAX_YEAR}.",
-    ),
-    "month": (1, 12, "Enter a month from 1 to 12."),
+    "year": (periods.MIN_YEAR, periods.MAX_YEAR, periods.YEAR_RANGE),
+    "month": (1, 12, periods.MONTH_RANGE),
     "api_usage": (0, MAX_USAGE, f"Usage must be between 0 and {MAX_USAGE}."),
 }
 
@@ -113,15 +112,22 @@ class UsageResult:
 RawItem = Mapping[str, object] | UsageRow
 
 
-def usage_row_parse(*, raw: object, row: int = 0) -> tuple[UsageRow | None, list[UsageRowError]]:
+def usage_row_parse(
+    *, raw: object, row: int = 0, source: Source
+) -> tuple[UsageRow | None, list[UsageRowError]]:
     """Read one raw row into a UsageRow (SPEC "Data": Usage).
 
-    `raw` maps the FIELDS to values: a JSON item (numbers), a CSV line's cells by column or the
-    record page's fields (strings; a blank is None). A value is an integer or a string of ASCII
-    digits with an optional minus sign and surrounding spaces; a bool, a float (even 3.0) or any
-    other text is refused, never rounded (SPEC: counts are integers). Ranges: customer_id 1 to
-    2^63-1, year 2000-2999, month 1-12, api_usage 0 to 2^63-1 API calls. Fields other than
-    FIELDS are refused, so a typo never passes silently.
+    `raw` maps the FIELDS to values. `source` says how a value is read (core.numbers):
+    - JSON (an API item, as usage_record_many reads its raw items): a JSON integer only. The
+      string "7", the float 7.0 (or 1e3) and true are refused, never read or rounded (SPEC:
+      counts are integers).
+    - TEXT (the default, as usage.csv_import reads a line's cells; also the record page's
+      fields; a blank is None): ASCII digits, surrounding spaces ignored, so "250.000",
+      "1,000", "1_000", "+5" and "１２" are refused where int() or Django's IntegerField would
+      read a number. An int code already holds (a customer's pk) is taken as it is.
+    The refusal says what was sent. Ranges: customer_id 1 to 2^63-1, year 2000-2999, month 1-12,
+    api_usage 0 to 2^63-1 API calls ("-5" is refused by its range). Fields other than FIELDS
+    are refused, so a typo never passes silently.
 
     Returns (the row, []) or (None, its errors), each UsageRowError numbered `row`. Raises
     nothing; what needs the database or today's date is usage_check_many's.
@@ -132,19 +138,20 @@ def usage_row_parse(*, raw: object, row: int = 0) -> tuple[UsageRow | None, list
         UsageRowError(row, str(name), UNKNOWN_FIELD, "Unknown field.")
         for name in sorted(str(name) for name in raw if name not in FIELDS)
     ]
+    parse = numbers.parse_text if source == TEXT else numbers.parse_json
     values: dict[str, int] = {}
     for name in FIELDS:
         value = raw.get(name)
-        number = _whole_number(value)
-        low, high, out_of_range = _RANGES[name]
+        if source == TEXT and isinstance(value, str):
+            value = value.strip() or None
         if value is None:
             errors.append(UsageRowError(row, name, REQUIRED, "This field is required."))
-        elif number is None:
-            errors.append(UsageRowError(row, name, NOT_A_NUMBER, "Enter a whole number."))
-        elif not low <= number <= high:
-            errors.append(UsageRowError(row, name, OUT_OF_RANGE, out_of_range))
-        else:
-            values[name] = number
+            continue
+        low, high, range_message = _RANGES[name]
+        try:
+            values[name] = parse(value, min_value=low, max_value=high, range_message=range_message)
+        except numbers.WholeNumberError as error:
+            errors.append(UsageRowError(row, name, error.code, error.message))
     if errors:
         return None, errors
     return UsageRow(**values), []
@@ -166,7 +173,8 @@ def usage_check_many(*, items: Sequence[RawItem], user: User) -> list[UsageRowEr
 def usage_record_many(*, items: Sequence[RawItem], user: User) -> UsageResult:
     """Set each customer-month's total (API calls), creating or replacing it; all or nothing.
 
-    `items`: 1 to MAX_ITEMS raw rows (see usage_row_parse) or UsageRows. On top of each row's
+    `items`: 1 to MAX_ITEMS UsageRows, or raw rows as decoded from JSON (usage_row_parse with
+    source JSON: numbers are JSON integers, a digit string is refused). On top of each row's
     schema: a month that has started (today, settings.TIME_ZONE), a customer that exists, and
     each customer-month once (SPEC "JSON API": POST /api/usage).
 
@@ -194,17 +202,6 @@ def usage_record(
 # --- checking --------------------------------------------------------------------------------
 
 
-def _whole_number(value: object) -> int | None:
-    # Checked before int(): int(True) is 1 and int(2.9) is 2.
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and _WHOLE_NUMBER.fullmatch(value.strip()):
-        return int(value.strip())
-    return None
-
-
 def _require_recorder(user: User) -> None:
     if not can(user, Perm.RECORD_USAGE):
         raise DomainError.forbidden(f"Your role ({user.role}) may not record usage.")
@@ -223,7 +220,8 @@ def _checked(items: Sequence[RawItem], today: date) -> tuple[list[UsageRow], lis
     parsed: list[tuple[int, UsageRow]] = []
     for index, item in enumerate(items):
         raw = item._asdict() if isinstance(item, UsageRow) else item
-        row, row_errors = usage_row_parse(raw=raw, row=index)
+        # Raw items are the API's JSON: their numbers must be JSON integers.
+        row, row_errors = usage_row_parse(raw=raw, row=index, source=JSON)
         if row and (row.year, row.month) > (today.year, today.month):
             message = "This month is in the future; usage can be recorded once it starts."
             row_errors = [UsageRowError(index, "month", FUTURE_MONTH, message)]

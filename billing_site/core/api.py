@@ -20,9 +20,10 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema_field
 from rest_framework import exceptions, parsers, renderers, serializers, status
 from rest_framework.response import Response
 
+from billing_site.core import numbers
 from billing_site.core.errors import DomainError
 
-MAX_DB_INT = 2**63 - 1
+MAX_DB_INT = numbers.MAX_INT64
 BEARER_CHALLENGE = 'Bearer realm="api"'
 
 
@@ -144,7 +145,28 @@ def parse_query(serializer_class: type[serializers.Serializer], request) -> dict
     return dict(serializer.validated_data)
 
 
-class Int64Field(serializers.IntegerField):
+class WholeNumberField(serializers.IntegerField):
+    """A count, id, year or month in a JSON body: a JSON integer only (core.numbers.parse_json).
+    DRF's IntegerField reads "12", 12.0 and "12.0" as 12; this refuses them with a 400 naming
+    the field and what was sent. `range_message` words the bounds (e.g. periods.YEAR_RANGE)."""
+
+    def __init__(self, *, range_message: str | None = None, **kwargs):
+        self.range_message = range_message
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        try:
+            return numbers.parse_json(
+                data,
+                min_value=self.min_value,
+                max_value=self.max_value,
+                range_message=self.range_message,
+            )
+        except numbers.WholeNumberError as error:
+            raise serializers.ValidationError(error.message, code=error.code) from None
+
+
+class Int64Field(WholeNumberField):
     """A 64-bit count or id, written as a JSON number (the bound makes the schema say int64)."""
 
     def __init__(self, **kwargs):
@@ -163,8 +185,9 @@ class ModelSerializer(serializers.ModelSerializer):
     }
 
 
-def id_field(**kwargs) -> serializers.IntegerField:
+def id_field(**kwargs) -> WholeNumberField:
     """An id: bounded to the 64-bit column so PostgreSQL never sees an out-of-range number."""
+    kwargs.setdefault("range_message", numbers.ID_RANGE)
     return Int64Field(min_value=1, max_value=MAX_DB_INT, **kwargs)
 
 

@@ -1,7 +1,7 @@
-"""Filter pieces every list shares (django-filter): 64-bit ids, years, months, YYYY-MM periods,
-names, yes/no, choices and named sort orders, and the one way a FilterSet is applied for the API
-(a bad value is a 400 naming the parameter) and for a page (a bad value is dropped and shown on
-its field).
+"""Filter pieces every list shares (django-filter): 64-bit ids, years and months (ASCII digits,
+read by core.numbers), YYYY-MM periods, names, yes/no, choices and named sort orders, and the
+one way a FilterSet is applied for the API (a bad value is a 400 naming the parameter) and for
+a page (a bad value is dropped and shown on its field).
 
 Each app's FilterSet (bills/filters.py, usage/filters.py, customers/filters.py) is shared by its
 page, its API list and its CSV export. Every filter here says what the OpenAPI document shows for
@@ -24,11 +24,13 @@ from drf_spectacular.plumbing import build_choice_description_list
 from drf_spectacular.utils import extend_schema_field
 from rest_framework.exceptions import ValidationError
 
-from billing_site.core import periods
+from billing_site.core import numbers, periods
+from billing_site.core.numbers import WholeNumberFormField
 
-MAX_ID = 2**63 - 1
+MAX_ID = numbers.MAX_INT64
 MAX_TEXT = 200
-_PERIOD = re.compile(r"(\d{4})-(\d{2})")
+# ASCII digits: \d would also match "２０２６-１０" (fullwidth) and int() would read it.
+_PERIOD = re.compile(r"([0-9]{4})-([0-9]{2})")
 
 
 class Documented:
@@ -53,10 +55,29 @@ def _bounds(extra: Mapping[str, Any]) -> dict[str, int]:
     }
 
 
-class IdFilter(Documented, django_filters.NumberFilter):
+class WholeNumberFilter(Documented, django_filters.NumberFilter):
+    """A whole number in the query string: ASCII digits only (core.numbers.parse_text), so
+    "2026.0", "1e3", "+5", " 5", "５" and "true" are refused where Django's IntegerField reads
+    "2026.0" as 2026. A parameter given empty (`?year=`) is refused too; leave it out for no
+    filter. Subclasses set the bounds and their message."""
+
+    field_class = WholeNumberFormField
+    range_message: str | None = None
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("range_message", self.range_message)
+        kwargs.setdefault("strip", False)
+        kwargs.setdefault("blank_is_error", True)
+        super().__init__(*args, **kwargs)
+
+    def openapi_schema(self) -> dict[str, Any]:
+        return {"type": "integer", **_bounds(self.extra)}
+
+
+class IdFilter(WholeNumberFilter):
     """A row id: a whole number from 1 to 2^63-1, so PostgreSQL never sees one out of range."""
 
-    field_class = forms.IntegerField
+    range_message = numbers.ID_RANGE
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("min_value", 1)
@@ -67,28 +88,22 @@ class IdFilter(Documented, django_filters.NumberFilter):
         return {"type": "integer", "format": "int64", **_bounds(self.extra)}
 
 
-class YearFilter(Documented, django_filters.NumberFilter):
-    field_class = forms.IntegerField
+class YearFilter(WholeNumberFilter):
+    range_message = periods.YEAR_RANGE
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("min_value", periods.MIN_YEAR)
         kwargs.setdefault("max_value", periods.MAX_YEAR)
         super().__init__(*args, **kwargs)
 
-    def openapi_schema(self) -> dict[str, Any]:
-        return {"type": "integer", **_bounds(self.extra)}
 
-
-class MonthFilter(Documented, django_filters.NumberFilter):
-    field_class = forms.IntegerField
+class MonthFilter(WholeNumberFilter):
+    range_message = periods.MONTH_RANGE
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("min_value", 1)
         kwargs.setdefault("max_value", 12)
         super().__init__(*args, **kwargs)
-
-    def openapi_schema(self) -> dict[str, Any]:
-        return {"type": "integer", **_bounds(self.extra)}
 
 
 class Month(NamedTuple):

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 
+from django.conf import settings
+
 CENT = Decimal("0.01")
 # 64-bit usage times a 14-digit price needs ~33 significant digits; the default context has 28.
 PRECISION = 60
@@ -30,3 +32,9 @@ def format_unit_cost(cost: Decimal) -> str:
         return f"{text}.00"
     whole, fraction = text.split(".")
     return f"{whole}.{fraction.rstrip('0').ljust(2, '0')}"
+
+
+def with_currency(text: str, currency: str | None = None) -> str:
+    """An amount already formatted, with its ISO 4217 code before it (a no-break space between):
+    "1,234.50" -> "USD 1,234.50". The code is `currency`, else settings.CURRENCY."""
+    return f"{currency or settings.CURRENCY}\u00a0{text}"

@@ -2,7 +2,9 @@
 
 A page_size outside 1..500 (or a page that is not a positive whole number) is a 400 naming the
 parameter rather than a silent clamp: a client asking for 1,000 rows and getting 500 would
-believe it has them all. A page past the last is a 404.
+believe it has them all. Both are read as ASCII digits (core.numbers.parse_text): "2.0", "+2",
+" 2" and an empty `?page=` are a 400 too, never read as 2 or as the default. A page past the
+last is a 404.
 """
 
 from __future__ import annotations
@@ -10,19 +12,19 @@ from __future__ import annotations
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import PageNumberPagination
 
+from billing_site.core import numbers
+
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
 
 
-def _positive_int(raw: str, name: str, maximum: int | None = None) -> int:
-    limit = f" from 1 to {maximum}" if maximum else " of 1 or more"
+def _positive_int(request, name: str, default: int, maximum: int | None = None) -> int:
+    if name not in request.query_params:
+        return default
     try:
-        value = int(raw.strip())
-    except ValueError:
-        value = 0
-    if value < 1 or (maximum and value > maximum):
-        raise ValidationError({name: [f"Enter a whole number{limit}."]})
-    return value
+        return numbers.parse_text(request.query_params[name], min_value=1, max_value=maximum)
+    except numbers.WholeNumberError as error:
+        raise ValidationError({name: [error.message]}, code=error.code) from None
 
 
 class PagePagination(PageNumberPagination):
@@ -32,16 +34,12 @@ class PagePagination(PageNumberPagination):
     invalid_page_message = "Page {page_number} does not exist."
 
     def get_page_size(self, request) -> int:
-        raw = request.query_params.get(self.page_size_query_param, "")
-        if not raw:
-            return self.page_size
-        return _positive_int(raw, self.page_size_query_param, self.max_page_size)
+        return _positive_int(
+            request, self.page_size_query_param, self.page_size, self.max_page_size
+        )
 
     def get_page_number(self, request, paginator) -> int:
-        raw = request.query_params.get(self.page_query_param, "")
-        if not raw:
-            return 1
-        return _positive_int(raw, self.page_query_param)
+        return _positive_int(request, self.page_query_param, 1)
 
     def get_schema_operation_parameters(self, view):
         parameters = super().get_schema_operation_parameters(view)

@@ -7,10 +7,13 @@ from datetime import date
 
 from django.utils import timezone
 
+from billing_site.core import numbers
 from billing_site.core.errors import DomainError
 
 MIN_YEAR = 2000
 MAX_YEAR = 2999
+YEAR_RANGE = f"Enter a year between {MIN_YEAR} and {MAX_YEAR}."
+MONTH_RANGE = "Enter a month from 1 to 12."
 
 
 def first_day(year: int, month: int) -> date:
@@ -52,30 +55,25 @@ def label(year: int, month: int) -> str:
     return f"{calendar.month_name[month]} {year}"
 
 
-def _whole_number(value: object) -> int | None:
-    # Checked before int(): int(True) is 1 (January) and int(2024.7) is 2024.
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
-        return int(value.strip())
-    return None
-
-
 def parse(year: object, month: object) -> tuple[int, int]:
     """(year, month) as whole numbers: a year from MIN_YEAR to MAX_YEAR and a month 1-12.
 
-    Takes ints or digit strings; a bool, a float or anything else is refused. Raises
-    DomainError(kind="invalid") whose `errors` name "year" and/or "month".
+    Takes ints or digit strings (core.numbers.parse_text); a bool, a float or any other text is
+    refused, never rounded. Raises DomainError(kind="invalid") whose `errors` name "year"
+    and/or "month", with the range or what was given.
     """
     errors: dict[str, list[str]] = {}
-    y = _whole_number(year)
-    if y is None or not MIN_YEAR <= y <= MAX_YEAR:
-        errors["year"] = [f"Enter a year between {MIN_YEAR} and {MAX_YEAR}."]
-    m = _whole_number(month)
-    if m is None or not 1 <= m <= 12:
-        errors["month"] = ["Enter a month from 1 to 12."]
-    if errors or y is None or m is None:
+    parsed: dict[str, int] = {}
+    for name, value, low, high, message in (
+        ("year", year, MIN_YEAR, MAX_YEAR, YEAR_RANGE),
+        ("month", month, 1, 12, MONTH_RANGE),
+    ):
+        try:
+            parsed[name] = numbers.parse_text(
+                value, min_value=low, max_value=high, range_message=message
+            )
+        except numbers.WholeNumberError as error:
+            errors[name] = [error.message]
+    if errors:
         raise DomainError("Check the period.", kind="invalid", errors=errors)
-    return y, m
+    return parsed["year"], parsed["month"]

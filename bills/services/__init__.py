@@ -8,13 +8,13 @@ post-save signal writes exactly one BillAction.
     pricing      what a bill charges, and the parser of a unit cost
     lifecycle    the status table, the buttons, the row and month locks
     history      the one way a history row is written
-    creation     bill_create, bill_generate
+    creation     bill_create, bill_generate, bill_rebill
     decisions    bill_approve, bill_reject, bill_revert
-    update       bill_update (recompute or reprice)
-    invoicing    bill_send, bill_void
+    update       bill_update (recompute or reprice), bill_dismiss_usage_change
+    invoicing    bill_send, bill_void (with documents: the numbered invoice, the credit note)
 """
 
-from bills.services.creation import GenerationResult, bill_create, bill_generate
+from bills.services.creation import GenerationResult, bill_create, bill_generate, bill_rebill
 from bills.services.decisions import bill_approve, bill_reject, bill_revert
 from bills.services.invoicing import bill_send, bill_void
 from bills.services.lifecycle import bill_available_actions
@@ -24,14 +24,16 @@ from bills.services.pricing import (
     overage_units_for,
     parse_unit_cost,
 )
-from bills.services.update import bill_update
+from bills.services.update import bill_dismiss_usage_change, bill_update
 
 __all__ = [
     "GenerationResult",
     "bill_approve",
     "bill_available_actions",
     "bill_create",
+    "bill_dismiss_usage_change",
     "bill_generate",
+    "bill_rebill",
     "bill_reject",
     "bill_revert",
     "bill_send",

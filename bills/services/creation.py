@@ -19,6 +19,7 @@ from accounts.roles import Perm, require
 from billing_site.core import periods
 from billing_site.core.errors import DomainError
 from bills.models import Action, Bill, Status, live_q
+from bills.services import lifecycle
 from bills.services.history import HistoryEntry, bill_save, bills_create
 from bills.services.lifecycle import billable_period, period_lock
 from bills.services.pricing import overage_amount_for, overage_units_for
@@ -37,17 +38,51 @@ class GenerationResult:
 
 
 def bill_create(*, customer_id: int, year: int, month: int, user: User) -> Bill:
-    """Bill one customer-month from its usage and the customer's terms, as a draft.
+    """Bill one customer-month from its usage and the customer's terms, as a draft. If the
+    month has a void bill not yet billed again, the new bill replaces it (the two link).
 
     Raises DomainError: forbidden (not Finance); invalid naming "customer_id" (no such
-    customer, or no overage: nothing to bill) or "year"/"month" (not a month that has ended, or
-    not under contract then); conflict (a live bill exists for that customer-month).
+    customer, no overage, or an amount that rounds to 0.00: nothing to bill) or "year"/"month"
+    (not a month that has ended, or not under contract then); conflict (a live bill exists for
+    that customer-month).
     """
     require(user, Perm.CREATE_BILL)
     year, month = billable_period(year, month)
     customer = Customer.objects.filter(pk=customer_id).first()
     if customer is None:
         raise DomainError.invalid(f"No customer has id {customer_id}.", "customer_id")
+    return _bill_new(customer=customer, year=year, month=month, user=user)
+
+
+def bill_rebill(*, bill: Bill | int, user: User) -> Bill:
+    """Bill a void bill's customer-month again, in one step: a new draft from the month's
+    current usage and the customer's current terms, linked to the void bill (`replaces`), whose
+    history records it (SPEC "Bill lifecycle": voided, "the customer-month may be billed
+    again"). Returns the new bill.
+
+    Raises DomainError: not_found; forbidden (not Finance); conflict (not void, or the month
+    already has a live bill); invalid (nothing to bill now: no overage or 0.00).
+    """
+    with transaction.atomic():
+        void = lifecycle.bill_lock(bill=bill)
+        require(user, Perm.CREATE_BILL)
+        lifecycle.check(void, "rebill")
+        new = _bill_new(
+            customer=void.customer, year=void.year, month=void.month, user=user, replaces=void
+        )
+        entry = HistoryEntry(
+            stakeholder=user,
+            action=Action.REBILLED,
+            from_status=Status.VOID,
+            comment=f"Billed again as bill #{new.pk}.",
+        )
+        bill_save(bill=void, entry=entry)
+        return new
+
+
+def _bill_new(
+    *, customer: Customer, year: int, month: int, user: User, replaces: Bill | None = None
+) -> Bill:
     if not periods.contract_covers(customer.start_date, customer.end_date, year, month):
         raise DomainError.invalid(
             f"{customer.name} is not under contract in {periods.label(year, month)}.", "month"
@@ -61,15 +96,31 @@ def bill_create(*, customer_id: int, year: int, month: int, user: User) -> Bill:
                     f"{customer.name} already has bill #{existing.pk} ({existing.status}) for "
                     f"{periods.label(year, month)}; void it before billing the month again."
                 )
+            if replaces is None:
+                replaces = (
+                    Bill.objects.filter(
+                        customer=customer, year=year, month=month, replaced_by__isnull=True
+                    )
+                    .exclude(live_q())
+                    .order_by("-id")
+                    .first()
+                )
             # A billed month is a 409 whatever its usage says now (recompute that bill instead);
             # the usage is read under the month's lock, as generation reads it.
             api_usage = usage_of_month(customer_id=customer.pk, year=year, month=month)
             units = overage_units_for(api_usage, customer.monthly_api_limit)
+            amount = overage_amount_for(units, customer.overage_unit_cost)
             if units == 0:
                 raise DomainError.invalid(
                     f"No overage: {customer.name} used {api_usage:,} of "
                     f"{customer.monthly_api_limit:,} API calls in {periods.label(year, month)}, "
                     "so there is nothing to bill.",
+                    "customer_id",
+                )
+            if amount == 0:
+                raise DomainError.invalid(
+                    f"The amount rounds to 0.00: {units:,} calls over the limit at "
+                    f"{customer.overage_unit_cost} per call, so there is nothing to bill.",
                     "customer_id",
                 )
             bill = Bill(
@@ -80,9 +131,10 @@ def bill_create(*, customer_id: int, year: int, month: int, user: User) -> Bill:
                 monthly_api_limit=customer.monthly_api_limit,
                 overage_units=units,
                 overage_unit_cost=customer.overage_unit_cost,
-                overage_amount=overage_amount_for(units, customer.overage_unit_cost),
+                overage_amount=amount,
                 requires_csm_approval=customer.require_csm_approval,
                 status=Status.DRAFT,
+                replaces=replaces,
             )
             entry = HistoryEntry(stakeholder=user, action=Action.CREATED)
             return bill_save(bill=bill, entry=entry)
@@ -133,6 +185,10 @@ def bill_generate(
                 if units == 0:
                     reasons["no overage"] += 1
                     continue
+                amount = overage_amount_for(units, row["overage_unit_cost"])
+                if amount == 0:
+                    reasons["amount rounds to 0.00"] += 1
+                    continue
                 new_bills.append(
                     Bill(
                         customer_id=row["id"],
@@ -142,7 +198,7 @@ def bill_generate(
                         monthly_api_limit=row["monthly_api_limit"],
                         overage_units=units,
                         overage_unit_cost=row["overage_unit_cost"],
-                        overage_amount=overage_amount_for(units, row["overage_unit_cost"]),
+                        overage_amount=amount,
                         requires_csm_approval=row["require_csm_approval"],
                         status=Status.DRAFT,
                         created_at=now,

@@ -128,6 +128,8 @@ def describe_changes(changes: Changes | None) -> list[str]:
             lines.append(f"{'CSM' if value == 'csm' else 'Sales'} approval")
         elif key == "undone":
             lines.append(f"Undid the {str(value).replace('csm', 'CSM').replace('sales', 'Sales')}")
+        elif key == "reason":
+            lines.append(f"Because the {value}")
         elif key == "approvals_cleared":
             lines.append(f"{value} earlier approval{'s' if value != 1 else ''} no longer count")
         elif isinstance(value, list | tuple) and len(value) == 2:

@@ -67,10 +67,11 @@ TRANSITIONS: dict[str, Transition] = {
             True,
             "Undo the latest decision: the bill goes back to draft.",
         ),
+        # Also an approved bill whose month's usage changed since (see `allows`).
         Transition(
             "update",
             Perm.UPDATE_BILL,
-            (Status.DRAFT, Status.REJECTED),
+            (Status.DRAFT, Status.REJECTED, Status.APPROVED),
             "Update",
             "updated",
             True,
@@ -92,7 +93,27 @@ TRANSITIONS: dict[str, Transition] = {
             "Void",
             "voided",
             True,
-            "Void the sent bill; the month may then be billed again.",
+            "Void the sent bill: a credit note cancels its invoice; the month may be billed again.",
+        ),
+        # Only while the month's usage differs from what was sent (see `allows`).
+        Transition(
+            "dismiss",
+            Perm.UPDATE_BILL,
+            (Status.SENT,),
+            "Dismiss",
+            "dismissed",
+            True,
+            "Keep the invoice as sent although the month's usage changed; say why.",
+        ),
+        # Only a void bill not billed again yet (see `allows`).
+        Transition(
+            "rebill",
+            Perm.CREATE_BILL,
+            (Status.VOID,),
+            "Re-bill",
+            "billed again",
+            False,
+            "Bill this customer-month again from its current usage and the customer's terms.",
         ),
     )
 }
@@ -104,7 +125,7 @@ class StatusView:
 
     amount_label: str  # the heading over the amount
     struck: bool  # the amount is not owed (written off, voided)
-    stamp: str  # the mark across an invoice that must not be paid as it is; "" for none
+    stamp: str  # the mark across an invoice (page and PDF) that is not a sent one; "" for none
     next_step: str  # who acts next; "{needed}", "{approvers}" and "{email}" are filled in
 
 
@@ -112,20 +133,20 @@ STATUS_VIEWS: dict[str, StatusView] = {
     Status.DRAFT: StatusView(
         "Amount due",
         False,
-        "Draft",
+        "DRAFT",
         "It waits for {needed} from {approvers}.",
     ),
     Status.APPROVED: StatusView(
-        "Amount due", False, "", "It is approved and waits for Finance to send it."
+        "Amount due", False, "DRAFT", "It is approved and waits for Finance to send it."
     ),
     Status.REJECTED: StatusView(
         "Written off",
         True,
-        "Rejected",
+        "REJECTED",
         "It was rejected: the overage is written off unless the decision is undone.",
     ),
     Status.SENT: StatusView("Invoiced", False, "", "The invoice was sent to {email}."),
-    Status.VOID: StatusView("Voided", True, "Void", "It is void: the month may be billed again."),
+    Status.VOID: StatusView("Voided", True, "VOID", "It is void: the month may be billed again."),
 }
 
 # What each history row's action reads as in the timeline: "<who> <verb>".
@@ -138,6 +159,8 @@ HISTORY_VERBS: dict[str, str] = {
     Action.SENT: "sent the invoice",
     Action.SEND_FAILED: "could not send the invoice",
     Action.VOIDED: "voided the bill",
+    Action.REBILLED: "billed the month again",
+    Action.FLAG_DISMISSED: "kept the sent invoice although usage changed",
 }
 
 
@@ -162,7 +185,23 @@ def allows(bill: Bill, action: str) -> bool:
         return False
     if action == "revert" and bill.status == Status.DRAFT:
         return bill.approvals_given > 0  # only a partial approval can be undone on a draft
+    if action in ("approve", "send"):
+        return not bill.usage_changed  # never approve or send what stale inputs computed
+    if action == "update" and bill.status == Status.APPROVED:
+        return bill.usage_changed
+    if action == "dismiss":
+        return bill.usage_changed_after_sending
+    if action == "rebill":
+        return not _replaced(bill)
     return True
+
+
+def _replaced(bill: Bill) -> bool:
+    # Selectors join replaced_by, so a list asks no query per row.
+    try:
+        return bill.replaced_by is not None
+    except Bill.DoesNotExist:
+        return False
 
 
 def check(bill: Bill, action: str) -> None:
@@ -171,10 +210,26 @@ def check(bill: Bill, action: str) -> None:
         return
     if action == "revert" and bill.status == Status.DRAFT:
         raise DomainError.conflict(f"Bill #{bill.pk} is a draft with no decision to undo.")
+    if action in ("approve", "send") and bill.status in TRANSITIONS[action].from_statuses:
+        raise DomainError.conflict(
+            f"Bill #{bill.pk} was computed from {bill.api_usage:,} API calls, but "
+            f"{periods.label(bill.year, bill.month)} now has {bill.month_usage():,}: recompute "
+            "first."
+        )
+    if action == "dismiss" and bill.status == Status.SENT:
+        raise DomainError.conflict(
+            f"Bill #{bill.pk}'s month has the usage it was sent with: there is nothing to dismiss."
+        )
+    if action == "rebill" and bill.status == Status.VOID:
+        raise DomainError.conflict(
+            f"Bill #{bill.pk} was already billed again as bill #{bill.replaced_by.pk}."
+        )
     transition = TRANSITIONS[action]
     allowed = " or ".join(transition.from_statuses)
     if action == "revert":
         allowed = "approved, rejected or partly approved"
+    if action == "update":
+        allowed = "draft or rejected (or approved with changed usage)"
     raise DomainError.conflict(
         f"Bill #{bill.pk} is {bill.status}; only {allowed} bills can be {transition.done}."
     )

@@ -56,3 +56,10 @@ def parse_unit_cost(
     if cost != cost.quantize(UNIT_COST_PLACES, rounding=ROUND_HALF_UP):
         raise DomainError.invalid("Use at most 6 decimal places.", field_name)
     return cost.quantize(UNIT_COST_PLACES)
+
+
+def overage_amount_now(bill) -> Decimal:
+    """What `bill` would charge for its month's usage as recorded now, at its own limit and
+    unit cost (the difference a changed usage makes)."""
+    units = overage_units_for(bill.month_usage(), bill.monthly_api_limit)
+    return overage_amount_for(units, bill.overage_unit_cost)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.db import transaction
+from django.utils import timezone
 
 from accounts.models import User
 from accounts.roles import Perm, require
@@ -37,10 +38,14 @@ def bill_update(
 ) -> Bill:
     """Recompute the bill from the month's current usage and the customer's current terms; with
     `overage_unit_cost` (a price per call, see pricing.parse_unit_cost), reprice it instead.
+    An approved bill may be recomputed while its month's usage differs from what it was
+    computed from (SPEC "Bill lifecycle": recompute first).
 
     The bill returns to draft and earlier approvals stop counting. A comment is required.
-    Raises DomainError: not_found; forbidden (not Finance); conflict (not draft or rejected);
-    invalid naming "comment" (blank, or no overage left to bill) or "overage_unit_cost".
+    Raises DomainError: not_found; forbidden (not Finance); conflict (not draft or rejected,
+    nor approved with changed usage);
+    invalid naming "comment" (blank, or no overage left to bill) or "overage_unit_cost" (not
+    a price, or one that makes the amount round to 0.00).
     """
     comment = clean_comment(comment, required_to="update a bill")
     new_cost = None if overage_unit_cost in (None, "") else parse_unit_cost(overage_unit_cost)
@@ -60,6 +65,12 @@ def bill_update(
                 "comment",
             )
         cost = new_cost if new_cost is not None else customer.overage_unit_cost
+        if overage_amount_for(units, cost) == 0:
+            raise DomainError.invalid(
+                f"At {cost} per call the {units:,} calls over the limit come to 0.00: nothing to "
+                "bill. Ask Sales or the CSM to reject the bill instead.",
+                "overage_unit_cost" if new_cost is not None else "comment",
+            )
         bill.api_usage = api_usage
         bill.monthly_api_limit = customer.monthly_api_limit
         bill.overage_units = units
@@ -74,7 +85,10 @@ def bill_update(
         if bill.approvals_given:
             changes["approvals_cleared"] = bill.approvals_given
         from_status = bill.status
+        if from_status == Status.APPROVED:
+            changes["reason"] = "usage changed after approval"
         bill.status = Status.DRAFT
+        bill.computed_at = timezone.now()
         for slot in ("csm", "sales"):
             setattr(bill, f"{slot}_approved_by", None)
             setattr(bill, f"{slot}_approved_at", None)
@@ -84,5 +98,30 @@ def bill_update(
             from_status=from_status,
             comment=comment,
             changes=changes,
+        )
+        return bill_save(bill=bill, entry=entry)
+
+
+def bill_dismiss_usage_change(*, bill: Bill | int, user: User, comment: str) -> Bill:
+    """Keep a sent invoice as it is although its month's usage changed after sending: the flag
+    ("usage changed after sending") goes away until the usage changes again. A comment saying
+    why is required; the history keeps the billed and the current usage.
+
+    Raises DomainError: not_found; forbidden (not Finance); conflict (not sent, or its usage did
+    not change); invalid naming "comment".
+    """
+    comment = clean_comment(comment, required_to="dismiss the usage change")
+    with transaction.atomic():
+        bill = lifecycle.bill_lock(bill=bill)
+        require(user, Perm.UPDATE_BILL, bill)
+        lifecycle.check(bill, "dismiss")
+        usage = bill.month_usage()
+        bill.dismissed_usage = usage
+        entry = HistoryEntry(
+            stakeholder=user,
+            action=Action.FLAG_DISMISSED,
+            from_status=Status.SENT,
+            comment=comment,
+            changes={"api_usage": [bill.api_usage, usage]},
         )
         return bill_save(bill=bill, entry=entry)

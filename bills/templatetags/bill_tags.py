@@ -4,11 +4,13 @@ history's wording. No template restates a status rule."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django import template
 
+from billing_site.core.money import format_money, with_currency
 from bills.models import Bill, BillAction
-from bills.services import lifecycle
+from bills.services import lifecycle, pricing
 from bills.services.history import describe_changes
 
 register = template.Library()
@@ -24,6 +26,8 @@ class BillButtons:
     update: lifecycle.Transition | None = None
     send: lifecycle.Transition | None = None
     void: lifecycle.Transition | None = None
+    rebill: lifecycle.Transition | None = None
+    dismiss: lifecycle.Transition | None = None
 
     @property
     def any(self) -> bool:
@@ -76,3 +80,22 @@ def action_verb(action: str) -> str:
 def allowed_from(action: str) -> str:
     """{% allowed_from "update" %}: the statuses an action starts from, "draft or rejected"."""
     return " or ".join(lifecycle.TRANSITIONS[action].from_statuses)
+
+
+@register.filter
+def amount_difference(bill: Bill) -> Decimal:
+    """What the bill would charge for its month's usage now, minus what it charges."""
+    return pricing.overage_amount_now(bill) - bill.overage_amount
+
+
+@register.filter
+def signed(value: int) -> str:
+    """A change with its sign: 1500 -> "+1,500", -20 -> "−20"."""
+    return f"+{value:,}" if value > 0 else f"−{-value:,}" if value < 0 else "0"
+
+
+@register.filter
+def signed_money(value: Decimal, currency: str) -> str:
+    """A change of money with its sign and currency: "+USD 12.50"."""
+    sign = "+" if value > 0 else "−" if value < 0 else ""
+    return f"{sign}{with_currency(format_money(abs(value)), currency)}"

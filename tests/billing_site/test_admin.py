@@ -14,6 +14,8 @@ from django.urls import reverse
         "admin:usage_usage_changelist",
         "admin:bills_bill_changelist",
         "admin:bills_billaction_changelist",
+        "admin:bills_invoice_changelist",
+        "admin:bills_creditnote_changelist",
     ],
 )
 def test_staff_can_open_the_admin_pages(staff_client, url_name):

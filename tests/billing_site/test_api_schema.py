@@ -82,11 +82,21 @@ def test_bill_schema_has_the_documented_fields(schema):
         "overage_units",
         "overage_unit_cost",
         "overage_amount",
+        "currency",
         "status",
         "approvals_needed",
+        "invoice_number",
+        "issued_on",
+        "due_on",
+        "credit_note_number",
+        "replaces_id",
+        "replaced_by_id",
         "created_at",
         "updated_at",
         "usage_changed",
+        "usage_changed_after_sending",
+        "usage_difference",
+        "computed_at",
     ]
     assert bill["properties"]["api_usage"]["format"] == "int64"
     assert bill["properties"]["overage_amount"]["type"] == "string"

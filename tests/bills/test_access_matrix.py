@@ -13,7 +13,8 @@ Each row is a role acting on a bill of a customer it has a relation to, in one s
   approvals, none given yet), draft_csm_approved and draft_sales_approved (two needed, the CSM's
   or a Sales user's given), approved, rejected, sent, void. The setup approvals and decisions
   come from people other than the acting user, except the CSM's own approval under "own".
-- a cell: the status the bill ends in (the action happened and wrote one history row), or
+- a cell: the status the bill ends in (the action happened and wrote one history row; re-bill
+  leaves the void bill void, records it, and makes a new draft), or
   403 (refused for the role; checked before the status) or 409 (refused for the status, or
   the user's approval slot is already filled); a refusal changes nothing.
 """
@@ -34,87 +35,87 @@ from tests.factories import MONTH, YEAR, CustomerFactory, UserFactory, htmx, mak
 pytestmark = pytest.mark.django_db
 
 TABLE = """
-role    relation state                approve  reject   revert update send void
-finance own      draft                403      403      403    draft  409  409
-finance own      draft_two            403      403      403    draft  409  409
-finance own      draft_csm_approved   403      403      403    draft  409  409
-finance own      draft_sales_approved 403      403      403    draft  409  409
-finance own      approved             403      403      403    409    sent 409
-finance own      rejected             403      403      403    draft  409  409
-finance own      sent                 403      403      403    409    409  void
-finance own      void                 403      403      403    409    409  409
+role    relation state                approve  reject   revert update send void rebill dismiss
+finance own      draft                403      403      403    draft  409  409 409 409
+finance own      draft_two            403      403      403    draft  409  409 409 409
+finance own      draft_csm_approved   403      403      403    draft  409  409 409 409
+finance own      draft_sales_approved 403      403      403    draft  409  409 409 409
+finance own      approved             403      403      403    409    sent 409 409 409
+finance own      rejected             403      403      403    draft  409  409 409 409
+finance own      sent                 403      403      403    409    409  void 409 409
+finance own      void                 403      403      403    409    409  409 void 409
 
-finance other    draft                403      403      403    draft  409  409
-finance other    draft_two            403      403      403    draft  409  409
-finance other    draft_csm_approved   403      403      403    draft  409  409
-finance other    draft_sales_approved 403      403      403    draft  409  409
-finance other    approved             403      403      403    409    sent 409
-finance other    rejected             403      403      403    draft  409  409
-finance other    sent                 403      403      403    409    409  void
-finance other    void                 403      403      403    409    409  409
+finance other    draft                403      403      403    draft  409  409 409 409
+finance other    draft_two            403      403      403    draft  409  409 409 409
+finance other    draft_csm_approved   403      403      403    draft  409  409 409 409
+finance other    draft_sales_approved 403      403      403    draft  409  409 409 409
+finance other    approved             403      403      403    409    sent 409 409 409
+finance other    rejected             403      403      403    draft  409  409 409 409
+finance other    sent                 403      403      403    409    409  void 409 409
+finance other    void                 403      403      403    409    409  409 void 409
 
-finance none     draft                403      403      403    draft  409  409
-finance none     draft_two            403      403      403    draft  409  409
-finance none     draft_csm_approved   403      403      403    draft  409  409
-finance none     draft_sales_approved 403      403      403    draft  409  409
-finance none     approved             403      403      403    409    sent 409
-finance none     rejected             403      403      403    draft  409  409
-finance none     sent                 403      403      403    409    409  void
-finance none     void                 403      403      403    409    409  409
+finance none     draft                403      403      403    draft  409  409 409 409
+finance none     draft_two            403      403      403    draft  409  409 409 409
+finance none     draft_csm_approved   403      403      403    draft  409  409 409 409
+finance none     draft_sales_approved 403      403      403    draft  409  409 409 409
+finance none     approved             403      403      403    409    sent 409 409 409
+finance none     rejected             403      403      403    draft  409  409 409 409
+finance none     sent                 403      403      403    409    409  void 409 409
+finance none     void                 403      403      403    409    409  409 void 409
 
-sales   own      draft                approved rejected 409    403    403  403
-sales   own      draft_two            draft    rejected 409    403    403  403
-sales   own      draft_csm_approved   approved rejected draft  403    403  403
-sales   own      draft_sales_approved 409      rejected draft  403    403  403
-sales   own      approved             409      409      draft  403    403  403
-sales   own      rejected             409      409      draft  403    403  403
-sales   own      sent                 409      409      409    403    403  403
-sales   own      void                 409      409      409    403    403  403
+sales   own      draft                approved rejected 409    403    403  403 403 403
+sales   own      draft_two            draft    rejected 409    403    403  403 403 403
+sales   own      draft_csm_approved   approved rejected draft  403    403  403 403 403
+sales   own      draft_sales_approved 409      rejected draft  403    403  403 403 403
+sales   own      approved             409      409      draft  403    403  403 403 403
+sales   own      rejected             409      409      draft  403    403  403 403 403
+sales   own      sent                 409      409      409    403    403  403 403 403
+sales   own      void                 409      409      409    403    403  403 403 403
 
-sales   other    draft                approved rejected 409    403    403  403
-sales   other    draft_two            draft    rejected 409    403    403  403
-sales   other    draft_csm_approved   approved rejected draft  403    403  403
-sales   other    draft_sales_approved 409      rejected draft  403    403  403
-sales   other    approved             409      409      draft  403    403  403
-sales   other    rejected             409      409      draft  403    403  403
-sales   other    sent                 409      409      409    403    403  403
-sales   other    void                 409      409      409    403    403  403
+sales   other    draft                approved rejected 409    403    403  403 403 403
+sales   other    draft_two            draft    rejected 409    403    403  403 403 403
+sales   other    draft_csm_approved   approved rejected draft  403    403  403 403 403
+sales   other    draft_sales_approved 409      rejected draft  403    403  403 403 403
+sales   other    approved             409      409      draft  403    403  403 403 403
+sales   other    rejected             409      409      draft  403    403  403 403 403
+sales   other    sent                 409      409      409    403    403  403 403 403
+sales   other    void                 409      409      409    403    403  403 403 403
 
-sales   none     draft                approved rejected 409    403    403  403
-sales   none     draft_two            draft    rejected 409    403    403  403
-sales   none     draft_csm_approved   approved rejected draft  403    403  403
-sales   none     draft_sales_approved 409      rejected draft  403    403  403
-sales   none     approved             409      409      draft  403    403  403
-sales   none     rejected             409      409      draft  403    403  403
-sales   none     sent                 409      409      409    403    403  403
-sales   none     void                 409      409      409    403    403  403
+sales   none     draft                approved rejected 409    403    403  403 403 403
+sales   none     draft_two            draft    rejected 409    403    403  403 403 403
+sales   none     draft_csm_approved   approved rejected draft  403    403  403 403 403
+sales   none     draft_sales_approved 409      rejected draft  403    403  403 403 403
+sales   none     approved             409      409      draft  403    403  403 403 403
+sales   none     rejected             409      409      draft  403    403  403 403 403
+sales   none     sent                 409      409      409    403    403  403 403 403
+sales   none     void                 409      409      409    403    403  403 403 403
 
-cs      own      draft                approved rejected 409    403    403  403
-cs      own      draft_two            draft    rejected 409    403    403  403
-cs      own      draft_csm_approved   409      rejected draft  403    403  403
-cs      own      draft_sales_approved approved rejected draft  403    403  403
-cs      own      approved             409      409      draft  403    403  403
-cs      own      rejected             409      409      draft  403    403  403
-cs      own      sent                 409      409      409    403    403  403
-cs      own      void                 409      409      409    403    403  403
+cs      own      draft                approved rejected 409    403    403  403 403 403
+cs      own      draft_two            draft    rejected 409    403    403  403 403 403
+cs      own      draft_csm_approved   409      rejected draft  403    403  403 403 403
+cs      own      draft_sales_approved approved rejected draft  403    403  403 403 403
+cs      own      approved             409      409      draft  403    403  403 403 403
+cs      own      rejected             409      409      draft  403    403  403 403 403
+cs      own      sent                 409      409      409    403    403  403 403 403
+cs      own      void                 409      409      409    403    403  403 403 403
 
-cs      other    draft                403      403      403    403    403  403
-cs      other    draft_two            403      403      403    403    403  403
-cs      other    draft_csm_approved   403      403      403    403    403  403
-cs      other    draft_sales_approved 403      403      403    403    403  403
-cs      other    approved             403      403      403    403    403  403
-cs      other    rejected             403      403      403    403    403  403
-cs      other    sent                 403      403      403    403    403  403
-cs      other    void                 403      403      403    403    403  403
+cs      other    draft                403      403      403    403    403  403 403 403
+cs      other    draft_two            403      403      403    403    403  403 403 403
+cs      other    draft_csm_approved   403      403      403    403    403  403 403 403
+cs      other    draft_sales_approved 403      403      403    403    403  403 403 403
+cs      other    approved             403      403      403    403    403  403 403 403
+cs      other    rejected             403      403      403    403    403  403 403 403
+cs      other    sent                 403      403      403    403    403  403 403 403
+cs      other    void                 403      403      403    403    403  403 403 403
 
-cs      none     draft                approved rejected 409    403    403  403
-cs      none     draft_two            draft    rejected 409    403    403  403
-cs      none     draft_csm_approved   409      rejected draft  403    403  403
-cs      none     draft_sales_approved approved rejected draft  403    403  403
-cs      none     approved             409      409      draft  403    403  403
-cs      none     rejected             409      409      draft  403    403  403
-cs      none     sent                 409      409      409    403    403  403
-cs      none     void                 409      409      409    403    403  403
+cs      none     draft                approved rejected 409    403    403  403 403 403
+cs      none     draft_two            draft    rejected 409    403    403  403 403 403
+cs      none     draft_csm_approved   409      rejected draft  403    403  403 403 403
+cs      none     draft_sales_approved approved rejected draft  403    403  403 403 403
+cs      none     approved             409      409      draft  403    403  403 403 403
+cs      none     rejected             409      409      draft  403    403  403 403 403
+cs      none     sent                 409      409      409    403    403  403 403 403
+cs      none     void                 409      409      409    403    403  403 403 403
 """
 ROLES = ("finance", "sales", "cs")
 RELATIONS = ("own", "other", "none")
@@ -128,7 +129,7 @@ STATES = (
     "sent",
     "void",
 )
-ACTIONS = ("approve", "reject", "revert", "update", "send", "void")
+ACTIONS = ("approve", "reject", "revert", "update", "send", "void", "rebill", "dismiss")
 REFUSALS = ("403", "409")
 RESULTS = ("draft", "approved", "rejected", "sent", "void")
 TWO_APPROVALS = ("draft_two", "draft_csm_approved", "draft_sales_approved")
@@ -157,6 +158,8 @@ BODIES = {
     "update": {"comment": "Agreed a lower price.", "overage_unit_cost": "0.002"},
     "send": {},
     "void": {"comment": "Sent to the wrong address."},
+    "rebill": {},
+    "dismiss": {"comment": "The customer agreed to the amount as sent."},
 }
 # The buttons each page may show, and the action each one takes.
 ROW_BUTTONS = {"Approve": "approve", "Reject": "reject", "Send": "send"}
@@ -168,6 +171,8 @@ PANEL_BUTTONS = {
     "Reprice": "update",
     "Send": "send",
     "Void": "void",
+    "Re-bill": "rebill",
+    "Dismiss": "dismiss",
 }
 
 
@@ -226,8 +231,12 @@ def bill_for(actors, other_csm, cs_user):
 
 def by_api(client, bill: Bill, action: str) -> str:
     url = f"/api/bills/{bill.pk}" if action == "update" else f"/api/bills/{bill.pk}/{action}"
-    response = client.patch(url, BODIES[action], format="json")
-    answers = {200: "ok", 403: "403", 409: "409"}
+    if action == "rebill":  # it makes a new bill: POST, 201
+        response = client.post(url, BODIES[action], format="json")
+        answers = {201: "ok", 403: "403", 409: "409"}
+    else:
+        response = client.patch(url, BODIES[action], format="json")
+        answers = {200: "ok", 403: "403", 409: "409"}
     return answers.get(response.status_code, f"HTTP {response.status_code} {response.content!r}")
 
 

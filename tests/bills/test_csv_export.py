@@ -26,7 +26,31 @@ def test_bills_csv_has_the_bill_fields(finance, api_as, bill_in, customer):
     assert response["Content-Type"] == "text/csv; charset=utf-8"
     assert response["Content-Disposition"] == 'attachment; filename="bills.csv"'
     (row,) = _rows(response)
-    assert {k: row[k] for k in list(row)[:12]} == {
+    assert list(row) == [
+        "id",
+        "customer_id",
+        "customer_name",
+        "year",
+        "month",
+        "api_usage",
+        "monthly_api_limit",
+        "overage_units",
+        "overage_unit_cost",
+        "overage_amount",
+        "currency",
+        "status",
+        "approvals_needed",
+        "invoice_number",
+        "issued_on",
+        "due_on",
+        "credit_note_number",
+        "replaces_id",
+        "replaced_by_id",
+        "created_at",
+        "updated_at",
+        "billing_address",
+    ]
+    assert {k: row[k] for k in list(row)[:13]} == {
         "id": str(bill.pk),
         "customer_id": str(customer.pk),
         "customer_name": "Acme Corp",
@@ -37,10 +61,25 @@ def test_bills_csv_has_the_bill_fields(finance, api_as, bill_in, customer):
         "overage_units": "401",
         "overage_unit_cost": "0.002500",
         "overage_amount": "1.00",
+        "currency": "USD",
         "status": "draft",
         "approvals_needed": "1",
     }
     assert row["created_at"].startswith(f"{bill.created_at:%Y-%m-%dT%H:%M}")
+    assert row["billing_address"] == customer.billing_address  # its line break kept, quoted
+
+
+def test_a_sent_bill_exports_its_invoice_as_sent(finance, api_as, bill_in, customer):
+    bill = bill_in(Status.SENT, customer=customer)
+    customer.billing_address = "Moved since"
+    customer.save()
+    (row,) = _rows(api_as(finance).get("/api/bills.csv"))
+    assert row["invoice_number"] == bill.invoice.number
+    assert (row["issued_on"], row["due_on"]) == (
+        bill.invoice.issued_on.isoformat(),
+        bill.invoice.due_on.isoformat(),
+    )
+    assert row["billing_address"] == bill.invoice.bill_to_address != "Moved since"
 
 
 def test_bills_csv_takes_the_list_filters(finance, api_as, customer, bill_in):

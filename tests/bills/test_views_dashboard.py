@@ -230,10 +230,11 @@ def test_dashboard_refuses_post(page_as, sales):
 
 
 def tiles(html: str) -> dict[str, tuple[int, Decimal]]:
-    """{"Draft": (count, amount), ...} as the status tiles show them."""
+    """{"Draft": (count, amount), ...} as the status tiles show them (amounts in USD, the
+    default currency, which each tile names)."""
     found = re.findall(
         r'tab-label">(\w+)</span> <span class="tab-count">([\d,]+)</span>.*?'
-        r'tab-amount">([\d,.]+)</span>',
+        r'tab-amount">USD\xa0([\d,.]+)</span>',
         html,
         re.S,
     )

@@ -47,10 +47,10 @@ def test_it_explains_how_the_amount_was_computed(page_as, sales, customer, finan
 
 def test_it_warns_when_usage_changed_since_the_bill_was_computed(page_as, sales, bill):
     html = page_as(sales).get(f"/bills/{bill.pk}").content.decode()
-    assert "Usage changed since this bill was computed" not in html
+    assert "This bill was computed from older usage: recompute it." not in html
     Usage.objects.filter(customer=bill.customer).update(api_usage=1_700_000)
     html = page_as(sales).get(f"/bills/{bill.pk}").content.decode()
-    assert "Usage changed since this bill was computed" in html
+    assert "This bill was computed from older usage: recompute it." in html
     assert "1,700,000" in html
 
 
@@ -152,15 +152,39 @@ def test_every_role_can_print_the_invoice(page_as, users, role, bill):
     response = page_as(users[role]).get(f"/bills/{bill.pk}/invoice")
     assert response.status_code == 200
     html = response.content.decode()
-    assert f"INV-{bill.year}{bill.month:02d}-{bill.pk:06d}" in html
-    assert "Amount due" in html and "1,250.00" in html and "Acme Corp" in html
-    assert ">Draft<" in html
+    assert "No number yet: an invoice is numbered when it is sent." in html
+    assert "Amount due" in html and "USD\xa01,250.00" in html and "Acme Corp" in html
+    assert bill.customer.billing_address.splitlines()[0] in html
+    assert 'class="invoice-stamp">DRAFT<' in html
 
 
 def test_invoice_pdf_downloads(page_as, sales, bill):
     response = page_as(sales).get(f"/bills/{bill.pk}/invoice.pdf")
     assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
     assert response.content.startswith(b"%PDF")
+    assert f'filename="invoice-draft-bill-{bill.pk}-draft.pdf"' in response["Content-Disposition"]
+
+
+def test_a_sent_invoice_downloads_as_the_pdf_that_was_emailed(page_as, sales, bill_in):
+    from django.core import mail
+
+    bill = bill_in(Status.SENT)
+    [(_, emailed, _)] = mail.outbox[0].attachments
+    response = page_as(sales).get(f"/bills/{bill.pk}/invoice.pdf")
+    assert response.content == emailed
+    assert f'filename="invoice-{bill.invoice.number}.pdf"' in response["Content-Disposition"]
+    html = page_as(sales).get(f"/bills/{bill.pk}/invoice").content.decode()
+    assert f"Invoice {bill.invoice.number}" in html and "invoice-stamp" not in html
+
+
+def test_a_void_invoice_keeps_its_number_and_is_marked_void(page_as, sales, bill_in):
+    bill = bill_in(Status.VOID)
+    html = page_as(sales).get(f"/bills/{bill.pk}/invoice").content.decode()
+    assert f"Invoice {bill.invoice.number}" in html
+    assert bill.invoice.credit_note.number in html
+    response = page_as(sales).get(f"/bills/{bill.pk}/invoice.pdf")
+    assert response.content != bytes(bill.invoice.pdf)  # the kept PDF, stamped VOID now
+    assert "-void.pdf" in response["Content-Disposition"]
 
 
 def test_invoice_of_unknown_bill_is_404(page_as, sales):
@@ -173,13 +197,13 @@ def test_anonymous_cannot_see_invoices(client, bill):
     assert client.get(f"/bills/{bill.pk}/invoice.pdf").status_code == 302
 
 
-# The mark across the printable invoice, by status; "" is no mark (the invoice stands as is).
+# The mark across the printable invoice, by status; "" is no mark (a sent invoice stands).
 STAMPS = {
-    Status.DRAFT: "Draft",
-    Status.APPROVED: "",
-    Status.REJECTED: "Rejected",
+    Status.DRAFT: "DRAFT",
+    Status.APPROVED: "DRAFT",
+    Status.REJECTED: "REJECTED",
     Status.SENT: "",
-    Status.VOID: "Void",
+    Status.VOID: "VOID",
 }
 
 

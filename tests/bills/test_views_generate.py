@@ -61,7 +61,62 @@ def test_bad_input_is_refused_inline(page_as, finance):
     response = page_as(finance).post("/bills/generate", {"year": "x", "month": 13}, **htmx("g"))
     assert response.status_code == 400
     html = response.content.decode()
-    assert "Enter a whole number." in html and "Select a valid choice." in html
+    assert "“x” is not a whole number: type digits only." in html
+    assert "Select a valid choice." in html
+    assert not Bill.objects.exists()
+
+
+# The year is typed: digits only. Django's IntegerField read "2026.0" and "2026.000" as 2026.
+@pytest.mark.parametrize(
+    ("typed", "message"),
+    [
+        ("{year}.0", "“{year}.0” is not a whole number: type digits only."),
+        ("{year}.000", "“{year}.000” is not a whole number: type digits only."),
+        ("2e3", "“2e3” is not a whole number: type digits only."),
+        ("+{year}", "“+{year}” is not a whole number: type digits only."),
+        ("{wide}", "“{wide}” is not a whole number: type digits only."),  # fullwidth digits
+        ("2_026", "“2_026” is not a whole number: type digits only."),
+        ("2,026", "“2,026” is not a whole number: type digits only."),
+        ("true", "“true” is not a whole number: type digits only."),
+        ("-{year}", "Enter a year between 2000 and 2999."),
+        ("1999", "Enter a year between 2000 and 2999."),
+        ("3000", "Enter a year between 2000 and 2999."),
+        ("9" * 50, "Enter a year between 2000 and 2999."),
+        ("", "This field is required."),
+    ],
+)
+def test_a_year_that_is_not_digits_is_refused_with_what_was_typed(
+    page_as, finance, month_with_usage, typed, message
+):
+    year = str(month_with_usage["year"])
+    wide = year.translate(str.maketrans("0123456789", "０１２３４５６７８９"))
+    typed, message = (text.format(year=year, wide=wide) for text in (typed, message))
+    data = {"year": typed, "month": month_with_usage["month"]}
+    response = page_as(finance).post("/bills/generate", data, **htmx("generate-panel"))
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    assert not Bill.objects.exists()
+
+
+def test_the_typed_year_is_shown_escaped_and_shortened(page_as, finance, month_with_usage):
+    data = {"year": "<b>" + "9" * 40, "month": month_with_usage["month"]}
+    html = page_as(finance).post("/bills/generate", data, **htmx("g")).content.decode()
+    assert "“&lt;b&gt;99999999999999999999999999…” is not a whole number" in html
+    assert "<b>9" not in html
+
+
+def test_without_htmx_the_refusal_is_a_flash_with_what_was_typed(page_as, finance):
+    response = page_as(finance).post("/bills/generate", {"year": "2025.0", "month": 3}, follow=True)
+    assert response.redirect_chain == [("/dashboard", 302)]
+    assert "“2025.0” is not a whole number: type digits only." in response.content.decode()
+    assert not Bill.objects.exists()
+
+
+def test_a_year_in_digits_with_spaces_around_is_read(page_as, finance, month_with_usage):
+    data = {"year": f" {month_with_usage['year']} ", "month": month_with_usage["month"]}
+    response = page_as(finance).post("/bills/generate", data, **htmx("generate-panel"))
+    assert response.status_code == 200
+    assert Bill.objects.count() == 2
 
 
 @pytest.mark.parametrize("role", [r for r in ROLES if r != "finance"])

@@ -17,8 +17,16 @@ def test_month_short_reads_like_a_statement(value, expected):
 
 
 def test_money_keeps_every_cent_of_a_large_decimal():
-    assert money(Decimal("12345678901234567890123.45")) == "12,345,678,901,234,567,890,123.45"
-    assert money(Decimal("0.1") + Decimal("0.2")) == "0.30"
+    assert (
+        money(Decimal("12345678901234567890123.45")) == "USD\xa012,345,678,901,234,567,890,123.45"
+    )
+    assert money(Decimal("0.1") + Decimal("0.2")) == "USD\xa00.30"
+
+
+def test_money_names_its_currency(settings):
+    assert money(Decimal("1234.5"), "EUR") == "EUR\xa01,234.50"
+    settings.CURRENCY = "JPY"
+    assert money(Decimal("1")) == "JPY\xa01.00"
 
 
 @pytest.mark.parametrize(

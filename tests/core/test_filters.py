@@ -80,7 +80,7 @@ def test_a_period_reads_as_a_month():
     assert field.clean("") is None
     year, month = field.clean("2026-10")
     assert (year, month) == (2026, 10)
-    for bad in ("2026-13", "2026-1", "1999-12", "3000-01", "October"):
+    for bad in ("2026-13", "2026-1", "1999-12", "3000-01", "October", "２０２６-１０", "2026-١٠"):
         with pytest.raises(forms.ValidationError):
             field.clean(bad)
 

@@ -23,6 +23,7 @@ def test_staff_edit_the_billing_address_in_the_admin(staff_client, customer):
         "csm": customer.csm_id,
         "monthly_api_limit": customer.monthly_api_limit,
         "overage_unit_cost": customer.overage_unit_cost,
+        "payment_terms_days": 30,
         "start_date": customer.start_date.isoformat(),
         "usage_records-TOTAL_FORMS": "0",
         "usage_records-INITIAL_FORMS": "0",

@@ -4,6 +4,7 @@ The audits are small in-page scripts (tests/e2e/audit.py) rather than axe, which
 """
 
 import re
+from decimal import Decimal
 
 import pytest
 from playwright.sync_api import expect
@@ -133,7 +134,7 @@ def test_the_keyboard_filters_by_status_and_sorts_in_place(page, login, demo, sa
     expect(page).to_have_url(re.compile(r"sort=amount"))
     expect(page.locator("th[aria-sort]")).to_have_text(re.compile("Amount"))
     amounts = page.locator("tr[id^=bill-row-] .cell-amount").all_inner_texts()
-    values = [float(a.replace(",", "")) for a in amounts]
+    values = [Decimal(a.removeprefix("USD").strip().replace(",", "")) for a in amounts]
     assert values == sorted(values, reverse=True)
     assert page.evaluate("window.marker") == "still here"
 
@@ -156,6 +157,13 @@ def test_a_status_tile_stays_chosen_when_the_other_filters_change(page, login, d
     expect(page.locator("tr[id^=bill-row-] .badge")).to_have_text("Rejected")
 
 
+def _usd(text: str) -> Decimal:
+    """ "USD 1,234.50" as the page shows an amount -> Decimal("1234.50")."""
+    code, _, number = text.replace("\xa0", " ").partition(" ")
+    assert code == "USD", text
+    return Decimal(number.replace(",", ""))
+
+
 def test_the_status_tiles_show_totals_and_follow_a_decision(page, login, demo, sales):
     login(sales)
     page.goto("/dashboard")
@@ -166,8 +174,8 @@ def test_the_status_tiles_show_totals_and_follow_a_decision(page, login, demo, s
     amount = row.locator(".cell-amount").inner_text()
     row.get_by_role("button", name="Approve").click()
     expect(draft.locator(".tab-count")).to_have_text("1")
-    left = float(before.replace(",", "")) - float(amount.replace(",", ""))
-    expect(draft.locator(".tab-amount")).to_have_text(f"{left:,.2f}")
+    left = _usd(before) - _usd(amount)
+    expect(draft.locator(".tab-amount")).to_have_text(f"USD {left:,.2f}")
 
 
 def test_a_refused_correction_shows_its_error_in_place(
@@ -194,7 +202,7 @@ def test_a_refused_correction_shows_its_error_in_place(
     cost.fill("0.002")
     page.get_by_role("button", name="Reprice", exact=True).click()
     expect(page.get_by_role("status")).to_contain_text("repriced")
-    expect(page.locator(".big-amount")).to_have_text("840.00")
+    expect(page.locator(".big-amount")).to_have_text("USD 840.00")
     console_problems[:] = [p for p in console_problems if "status of 400" not in p]
 
 

@@ -135,7 +135,7 @@ def test_finance_sends_an_approved_bill_and_the_invoice_is_mailed(
     assert page_was_not_reloaded(page)
     assert len(mail.outbox) == 1
     assert mail.outbox[0].to == [customer.billing_email]
-    assert "INV-" in mail.outbox[0].subject
+    assert re.search(r"invoice \d{4}-\d{6}:", mail.outbox[0].subject)
 
     page.goto(f"/bills/{bill.pk}/invoice")
     expect(page.get_by_role("heading", name="Invoice")).to_be_visible()

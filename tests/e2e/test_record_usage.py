@@ -51,7 +51,9 @@ def test_finance_uploads_a_csv_and_sees_the_summary(page, login, finance, shot):
 
     hint.get_by_role("link", name=f"Globex, {bill.period}").click()
     expect(page).to_have_url(re.compile(rf"/bills/{bill.pk}$"))
-    expect(page.get_by_text("Usage changed since this bill was computed.")).to_be_visible()
+    expect(
+        page.get_by_text("This bill was computed from older usage: recompute it.")
+    ).to_be_visible()
 
 
 def test_a_bad_file_lists_its_lines_and_records_nothing(page, login, finance, shot):
@@ -100,5 +102,7 @@ def test_a_count_typed_with_a_separator_is_refused_on_its_field(page, login, fin
     form.get_by_role("button", name="Record usage").click()
     usage = page.get_by_role("form", name="One month").get_by_label("API usage")
     expect(usage).to_have_value("250.000")
-    expect(usage).to_have_accessible_description(re.compile("“250.000” is not one"))
+    expect(usage).to_have_accessible_description(
+        re.compile(re.escape("“250.000” is not a whole number: type digits only."))
+    )
     assert not Usage.objects.exists()

@@ -150,7 +150,7 @@ def test_one_upload_lists_the_files_problems_and_the_services_in_one_pass(financ
 def test_an_unknown_id_is_on_the_customer_id_column(finance, customer):
     content = f"{HEADER}x,2025,3,1\n{customer.pk + 50},2025,3,1\n"
     assert refusal(content, finance) == [
-        (2, "customer_id", "not_a_number", "Enter a whole number."),
+        (2, "customer_id", "not_a_number", "“x” is not a whole number: type digits only."),
         (3, "customer_id", "unknown_customer", f"No customer has id {customer.pk + 50}."),
     ]
 

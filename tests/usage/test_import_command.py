@@ -82,7 +82,7 @@ def test_a_file_with_unreadable_lines_still_lists_every_other_problem(write, fin
     assert refused(path, "--as", "fiona").splitlines() == [
         f"{path}: nothing was recorded; 3 lines to fix:",
         "line 2, customer: No customer is named “Nobody”.",
-        "line 3, api_usage: Enter a whole number.",
+        "line 3, api_usage: “250.000” is not a whole number: type digits only.",
         "line 5, month: Line 4 already sets this customer-month; keep one.",
     ]
 

@@ -168,7 +168,7 @@ def test_recording_a_month_again_replaces_it(fiona, customer):
     [
         ({"api_usage": -1}, "api_usage", "Usage must be between 0 and 9223372036854775807."),
         ({"api_usage": 2**63}, "api_usage", "Usage must be between 0 and 9223372036854775807."),
-        ({"api_usage": "12k"}, "api_usage", "Enter a whole number."),
+        ({"api_usage": "12k"}, "api_usage", "“12k” is not a whole number: type digits only."),
         ({"api_usage": ""}, "api_usage", "This field is required."),
         ({"year": 1999}, "year", "Enter a year between 2000 and 2999."),
         ({"month": 13}, "month", "Select a valid choice. 13 is not one of the available choices."),
@@ -194,7 +194,11 @@ def test_a_bad_entry_is_shown_on_its_field(fiona, customer, overrides, field, me
         ("api_usage", "１２"),  # fullwidth digits: int() reads 12
         ("api_usage", "+5"),
         ("api_usage", "1,250,000"),
+        ("api_usage", "1e6"),
+        ("api_usage", "true"),
         ("year", "2025.0"),
+        ("year", "2025.000"),
+        ("year", "２０２５"),
     ],
 )
 def test_a_count_must_be_typed_as_digits_and_the_refusal_shows_what_was_typed(
@@ -204,17 +208,14 @@ def test_a_count_must_be_typed_as_digits_and_the_refusal_shows_what_was_typed(
     block = re.search(
         rf'<div class="field field-{field} has-error">.*?</div>\s*</div>', html
     ).group(0)
-    assert (
-        f"Enter a whole number. “{typed}” is not one: type digits only, without separators or "
-        "a decimal point." in block
-    )
+    assert f"“{typed}” is not a whole number: type digits only." in block
     assert f'value="{typed}"' in html  # the field keeps what was typed, to correct it
     assert "Recorded" not in html and not Usage.objects.exists()
 
 
 def test_what_was_typed_is_shown_escaped_and_shortened(fiona, customer):
     html = text(entry(fiona, customer, api_usage="<b>" + "9" * 40))
-    assert "“&lt;b&gt;99999999999999999999999999…” is not one" in html
+    assert "“&lt;b&gt;99999999999999999999999999…” is not a whole number" in html
     assert "<b>9" not in html
     assert not Usage.objects.exists()
 
@@ -276,7 +277,7 @@ def test_several_bad_rows_are_each_reported_by_line_and_nothing_is_written(fiona
         ("5", "api_usage", "This field is required."),
         ("6", "month", "Line 2 already sets this customer-month; keep one."),
         ("7", "the row", "Expected 4 values, found 2."),
-        ("8", "api_usage", "Enter a whole number."),
+        ("8", "api_usage", "“1,000” is not a whole number: type digits only."),
     ]
     html = text(response)
     assert "Nothing was recorded" in html and "5 lines of the file have problems." in html

@@ -9,7 +9,7 @@ from django import template
 from django.contrib.humanize.templatetags.humanize import intcomma
 from django.utils.timesince import timesince
 
-from billing_site.core.money import format_money, format_unit_cost
+from billing_site.core.money import format_money, format_unit_cost, with_currency
 
 register = template.Library()
 
@@ -71,11 +71,20 @@ def meter(percent) -> dict:
 
 
 @register.filter
-def money(value) -> str:
-    """Two decimals with thousands separators: 1234.5 -> "1,234.50"."""
+def money(value, currency: str | None = None) -> str:
+    """An amount with its currency, two decimals, thousands separators: 1234.5 -> "USD 1,234.50"
+    ({{ amount|money:bill.currency }}; without an argument, settings.CURRENCY)."""
     if value is None or value == "":
         return "–"
-    return format_money(Decimal(value))
+    return with_currency(format_money(Decimal(value)), currency)
+
+
+@register.filter
+def price(value, currency: str | None = None) -> str:
+    """A price per call with its currency, without padding zeros: 0.002500 -> "USD 0.0025"."""
+    if value is None or value == "":
+        return "–"
+    return with_currency(format_unit_cost(Decimal(value)), currency)
 
 
 @register.filter

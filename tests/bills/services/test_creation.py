@@ -248,7 +248,9 @@ def test_the_query_count_does_not_grow_with_the_customers(finance):
     # The first run's bills stay: the second run reads all 63 customers, bills the new ones.
     _bulk_customers(60, first=3)
     many = _queries_to_generate(finance)
-    assert Bill.objects.count() == 2 + 40
+    # In each batch every third customer has no overage and the second one's single call over
+    # the limit comes to 0.0025, which rounds to 0.00: 1 bill of 3, then 39 of 60.
+    assert Bill.objects.count() == 1 + 39
     assert many == few
 
 
@@ -262,9 +264,21 @@ def test_month_end_for_10000_customers_runs_in_a_fixed_number_of_queries(
     _bulk_customers(10_000)
     with django_assert_max_num_queries(6):
         result = bill_generate(year=YEAR, month=MONTH, user=finance)
-    assert result.created == 6_666
-    assert result.skipped_reasons == {"no overage": 3_334}
-    assert Bill.objects.count() == 6_666
-    assert BillAction.objects.count() == 6_666
+    assert result.created == 6_665
+    # Bulk 00001 is one call over at 0.0025: 0.0025 rounds to 0.00, nothing to bill.
+    assert result.skipped_reasons == {"no overage": 3_334, "amount rounds to 0.00": 1}
+    assert Bill.objects.count() == 6_665
+    assert BillAction.objects.count() == 6_665
     last = Bill.objects.get(customer__name="Bulk 09998")
     assert (last.overage_units, last.overage_amount) == (9_998, Decimal("25.00"))  # 24.995
+
+
+def test_a_month_whose_amount_rounds_to_0_00_is_never_billed(finance, customer):
+    # One call over the limit at 0.0025 is 0.0025, which rounds to 0.00.
+    UsageFactory(customer=customer, year=YEAR, month=MONTH, api_usage=1_000_001)
+    with pytest.raises(DomainError) as caught:
+        bill_create(customer_id=customer.pk, year=YEAR, month=MONTH, user=finance)
+    assert "rounds to 0.00" in caught.value.errors["customer_id"][0]
+    result = bill_generate(year=YEAR, month=MONTH, user=finance)
+    assert (result.created, result.skipped_reasons) == (0, {"amount rounds to 0.00": 1})
+    assert not Bill.objects.exists()

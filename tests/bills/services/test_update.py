@@ -8,6 +8,7 @@ from billing_site.core.errors import DomainError
 from bills.models import Action, Bill, Status
 from bills.selectors import bill_get, bill_list
 from bills.services import bill_approve, bill_create, bill_update, bill_void
+from customers.models import Customer
 from tests.factories import MONTH, YEAR
 from usage.models import Usage
 from usage.services import usage_record
@@ -62,13 +63,13 @@ def test_update_picks_up_a_changed_limit_and_policy(bill_in, customer, finance):
 def test_update_reprices_the_bill_with_a_new_unit_cost(bill_in, customer, finance):
     bill = bill_in(Status.DRAFT, customer=customer, api_usage=1_000_003)
     bill = bill_update(
-        bill=bill, user=finance, comment="Negotiated price.", overage_unit_cost="0.0015"
+        bill=bill, user=finance, comment="Negotiated price.", overage_unit_cost="0.0065"
     )
-    assert bill.overage_unit_cost == Decimal("0.0015")
-    assert bill.overage_amount == Decimal("0.00")  # 3 x 0.0015 = 0.0045 rounds down
+    assert bill.overage_unit_cost == Decimal("0.0065")
+    assert bill.overage_amount == Decimal("0.02")  # 3 x 0.0065 = 0.0195 rounds up
     assert bill.actions.last().changes == {
-        "overage_unit_cost": ["0.002500", "0.001500"],
-        "overage_amount": ["0.01", "0.00"],
+        "overage_unit_cost": ["0.002500", "0.006500"],
+        "overage_amount": ["0.01", "0.02"],
     }
     customer.refresh_from_db()
     assert customer.overage_unit_cost == Decimal("0.0025"), "only this bill is repriced"
@@ -192,3 +193,21 @@ def test_usage_changed_is_false_for_sent_and_void_bills(status, bill_in, custome
     _set_usage(customer, 1_600_000, finance)
     assert bill.usage_changed is False
     assert bill_get(bill.pk).usage_changed is False
+
+
+def test_a_reprice_to_an_amount_of_0_00_is_refused(finance, bill_in):
+    bill = bill_in(Status.DRAFT, api_usage=1_000_100)  # 100 calls over the limit
+    with pytest.raises(DomainError) as caught:
+        bill_update(bill=bill, user=finance, comment="Goodwill.", overage_unit_cost="0.00004")
+    assert caught.value.kind == "invalid"
+    assert "0.00" in caught.value.errors["overage_unit_cost"][0]
+    bill.refresh_from_db()
+    assert bill.overage_amount == Decimal("0.25")
+
+
+def test_a_recompute_to_an_amount_of_0_00_is_refused(finance, bill_in):
+    bill = bill_in(Status.DRAFT, api_usage=1_000_100)
+    Customer.objects.filter(pk=bill.customer_id).update(overage_unit_cost=Decimal("0.000001"))
+    with pytest.raises(DomainError) as caught:
+        bill_update(bill=bill, user=finance, comment="New price list.")
+    assert "0.00" in caught.value.errors["comment"][0]
