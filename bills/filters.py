@@ -4,6 +4,7 @@ newest period first); the rules that narrow and reorder it are here."""
 
 from __future__ import annotations
 
+from billing_site.core.fields import money_order
 from billing_site.core.filters import (
     ChoiceFilter,
     ContainsFilter,
@@ -20,7 +21,10 @@ from bills.models import Bill, Status
 # The dashboard's orders besides the default (bill_list's: newest period, then customer name).
 # Each ends on a unique column so a page never shows a row twice.
 BILL_ORDERINGS = {
-    "amount": ("Largest amount", ("-overage_amount", "-year", "-month", "-id")),
+    "amount": (
+        "Largest amount",
+        (*money_order("overage_amount", descending=True), "-year", "-month", "-id"),
+    ),
     "customer": ("Customer A–Z", ("customer__name", "-year", "-month", "-id")),
     "oldest": ("Oldest bill", ("created_at", "id")),
 }

@@ -61,6 +61,13 @@ class InvoiceView:
         return with_currency(format_money(self.amount), self.currency)
 
     @property
+    def total_label(self) -> str:
+        """What the total is: due, or not owed (a void or rejected bill's invoice)."""
+        return {"VOID": "Amount (cancelled)", "REJECTED": "Amount (written off)"}.get(
+            self.mark, "Amount due"
+        )
+
+    @property
     def lines(self) -> list[tuple[str, str]]:
         """The computation as rows (label, value), as the emails show it."""
         return [
@@ -206,7 +213,7 @@ def invoice_pdf(view: InvoiceView) -> bytes:
                     amount=format_money(view.amount),
                 )
             ],
-            total_label="Amount due",
+            total_label=view.total_label,
             total=format_money(view.amount),
             notes=[AMOUNT_NOTE],
         )

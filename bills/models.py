@@ -13,6 +13,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from billing_site.core.fields import MoneyField
+
 if TYPE_CHECKING:
     from bills.services.history import HistoryEntry
 
@@ -28,6 +30,9 @@ class Status(models.TextChoices):
 # Not yet sent: the bill may still change, and its usage may still differ from what it was
 # computed from. The one definition: the queryset, usage_changed and the CSV import read it.
 UNSENT_STATUSES: frozenset[str] = frozenset({Status.DRAFT, Status.APPROVED, Status.REJECTED})
+# What is owed (or will be, once sent): the dashboard's "All" adds these; a rejected bill is
+# written off and a void one cancelled.
+OWED_STATUSES: frozenset[str] = frozenset({Status.DRAFT, Status.APPROVED, Status.SENT})
 
 
 class Action(models.TextChoices):
@@ -73,10 +78,10 @@ class Bill(models.Model):
     api_usage = models.BigIntegerField()
     monthly_api_limit = models.BigIntegerField()
     overage_units = models.BigIntegerField()
-    overage_unit_cost = models.DecimalField(max_digits=14, decimal_places=6)
+    overage_unit_cost = MoneyField(max_digits=14, decimal_places=6)
     # 27 integer digits: 64-bit usage times a unit cost below 1e8 stays below 1e27, so every
     # amount the inputs allow can be stored exactly.
-    overage_amount = models.DecimalField(max_digits=29, decimal_places=2)
+    overage_amount = MoneyField(max_digits=29, decimal_places=2)
     # ISO 4217, fixed when the bill is made: a later change of settings.CURRENCY changes no bill.
     currency = models.CharField(max_length=3, default=default_currency)
     # The approval policy in force when the bill was computed; "update" refreshes it.
@@ -289,7 +294,7 @@ class IssuedDocument(models.Model):
     bill_to_name = models.CharField(max_length=200)
     bill_to_address = models.TextField(blank=True)
     bill_to_email = models.CharField(max_length=254)
-    amount = models.DecimalField(max_digits=29, decimal_places=2)
+    amount = MoneyField(max_digits=29, decimal_places=2)
     currency = models.CharField(max_length=3)
     # The PDF as it was emailed: downloads serve these bytes, never a new rendering.
     pdf = models.BinaryField()
@@ -326,7 +331,7 @@ class Invoice(IssuedDocument):
     api_usage = models.BigIntegerField()
     monthly_api_limit = models.BigIntegerField()
     overage_units = models.BigIntegerField()
-    overage_unit_cost = models.DecimalField(max_digits=14, decimal_places=6)
+    overage_unit_cost = MoneyField(max_digits=14, decimal_places=6)
 
     def __str__(self) -> str:
         return f"Invoice {self.number}"

@@ -3,21 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from decimal import Decimal
+from decimal import Decimal, localcontext
 
 from django.db.models import (
     BooleanField,
-    Count,
     ExpressionWrapper,
     F,
     OuterRef,
     Prefetch,
     QuerySet,
     Subquery,
-    Sum,
 )
 
-from bills.models import Bill, BillAction, Status, live_q
+from billing_site.core.money import PRECISION, money_totals, round_to_cents
+from bills.models import OWED_STATUSES, Bill, BillAction, Status, live_q
 from usage.models import Usage
 
 
@@ -112,24 +111,25 @@ def bill_get(pk: int, *, history: bool = True) -> Bill | None:
 
 def bill_status_totals(*, bills: QuerySet[Bill] | None = None) -> list[dict]:
     """Each status, in the lifecycle's order, as {"value", "label", "count", "amount"}: how
-    many of `bills` (default: every bill) have it and their total amount. One grouped query.
-
-    The database adds the amounts (a NUMERIC sum, exact on PostgreSQL); whoever shows "All"
-    adds the five per-status totals, which is exact in Decimal.
-    """
-    rows = (
-        (Bill.objects.all() if bills is None else bills)
-        .order_by()
-        .values("status")
-        .annotate(count=Count("id"), amount=Sum("overage_amount"))
+    many of `bills` (default: every bill) have it and their exact total amount (Decimal, on
+    PostgreSQL and SQLite alike: core.money.money_totals). One grouped query."""
+    found = money_totals(
+        Bill.objects.all() if bills is None else bills, key="status", amount="overage_amount"
     )
-    found = {row["status"]: row for row in rows}
     return [
         {
             "value": s.value,
             "label": s.label,
-            "count": found.get(s.value, {}).get("count", 0),
-            "amount": found.get(s.value, {}).get("amount") or Decimal("0.00"),
+            "count": found.get(s.value, (0, None))[0],
+            "amount": round_to_cents(found.get(s.value, (0, Decimal("0")))[1]),
         }
         for s in Status
     ]
+
+
+def bill_total_owed(totals: list[dict]) -> Decimal:
+    """What the bills of `totals` (bill_status_totals) come to that is owed: draft, approved
+    and sent (OWED_STATUSES); rejected (written off) and void bills are not added in."""
+    with localcontext(prec=PRECISION):
+        owed = sum((t["amount"] for t in totals if t["value"] in OWED_STATUSES), Decimal("0.00"))
+    return round_to_cents(owed)

@@ -9,6 +9,7 @@ urlpatterns = [
     path("bills/<int:pk>", views.detail, name="detail"),
     path("bills/<int:pk>/invoice", views.invoice, name="invoice"),
     path("bills/<int:pk>/invoice.pdf", views.invoice_download, name="invoice_pdf"),
+    path("bills/<int:pk>/credit-note.pdf", views.credit_note_download, name="credit_note_pdf"),
     path("bills/<int:pk>/approve", views.approve, name="approve"),
     path("bills/<int:pk>/reject", views.reject, name="reject"),
     path("bills/<int:pk>/revert", views.revert, name="revert"),

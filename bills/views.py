@@ -7,7 +7,6 @@ the fragment that changed (a table, a row, the bill panel); without, the page or
 from __future__ import annotations
 
 from collections.abc import Callable
-from decimal import Decimal
 from functools import partial
 
 from django.contrib import messages
@@ -26,7 +25,7 @@ from bills.filters import BillPageFilterSet
 from bills.forms import GenerateForm, RowsForm
 from bills.invoices import invoice_file, invoice_view
 from bills.models import Bill
-from bills.selectors import bill_get, bill_list, bill_status_totals
+from bills.selectors import bill_get, bill_list, bill_status_totals, bill_total_owed
 from bills.services import (
     bill_approve,
     bill_dismiss_usage_change,
@@ -58,7 +57,7 @@ def dashboard(request):
         "page": Paginator(bills, rows_form.rows()).get_page(request.GET.get("page")),
         "statuses": statuses,
         "total": sum(s["count"] for s in statuses),
-        "total_amount": sum((s["amount"] for s in statuses), Decimal("0.00")),
+        "total_amount": bill_total_owed(statuses),
         "back": request.get_full_path(),
         "generate_form": GenerateForm(),
     }
@@ -148,7 +147,19 @@ def invoice_download(request, pk: int):
         raise Http404(f"Bill #{pk} does not exist.")
     name, pdf = invoice_file(bill, mark=lifecycle.STATUS_VIEWS[bill.status].stamp)
     response = HttpResponse(pdf, content_type="application/pdf")
-    response["Content-Disposition"] = f'inline; filename="{name}"'
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+@require_GET
+def credit_note_download(request, pk: int):
+    bill = bill_get(pk, history=False)
+    credit_note = getattr(getattr(bill, "invoice", None), "credit_note", None) if bill else None
+    if credit_note is None:
+        raise Http404(f"Bill #{pk} has no credit note.")
+    pdf = bytes(type(credit_note).objects.values_list("pdf", flat=True).get(pk=credit_note.pk))
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="credit-note-{credit_note.number}.pdf"'
     return response
 
 

@@ -2,6 +2,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
+from billing_site.core.fields import MoneyField
+
 
 class Customer(models.Model):
     name = models.CharField(max_length=200, db_index=True)
@@ -20,7 +22,7 @@ class Customer(models.Model):
     # 64-bit: a large customer makes billions of calls a month.
     monthly_api_limit = models.BigIntegerField()
     # A price per call; may be a fraction of a cent (0.0025).
-    overage_unit_cost = models.DecimalField(max_digits=14, decimal_places=6)
+    overage_unit_cost = MoneyField(max_digits=14, decimal_places=6)
     require_csm_approval = models.BooleanField(
         default=False, help_text="Bills need the CSM's approval as well as a Sales approval."
     )

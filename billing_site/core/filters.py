@@ -225,7 +225,7 @@ class SortFilter(Documented, django_filters.ChoiceFilter):
     def __init__(
         self,
         *args,
-        orderings: Mapping[str, tuple[str, Sequence[str]]],
+        orderings: Mapping[str, tuple[str, Sequence[Any]]],
         **kwargs,
     ):
         self.orderings = {name: tuple(fields) for name, (_, fields) in orderings.items()}

@@ -38,3 +38,24 @@ def with_currency(text: str, currency: str | None = None) -> str:
     """An amount already formatted, with its ISO 4217 code before it (a no-break space between):
     "1,234.50" -> "USD 1,234.50". The code is `currency`, else settings.CURRENCY."""
     return f"{currency or settings.CURRENCY}\u00a0{text}"
+
+
+def money_totals(queryset, *, key: str, amount: str) -> dict[object, tuple[int, Decimal]]:
+    """{value of `key`: (row count, exact total of `amount`)} over `queryset`, in one query.
+
+    PostgreSQL adds NUMERIC exactly. SQLite's SUM goes through floating point (15 significant
+    digits), so there the rows' exact amounts (core.fields.MoneyField) are added in Python.
+    """
+    from django.db import connections
+    from django.db.models import Count, Sum
+
+    queryset = queryset.order_by()
+    if connections[queryset.db].vendor != "sqlite":
+        rows = queryset.values(key).annotate(n=Count("pk"), total=Sum(amount))
+        return {row[key]: (row["n"], row["total"] or Decimal("0")) for row in rows}
+    totals: dict[object, tuple[int, Decimal]] = {}
+    with localcontext(prec=PRECISION):
+        for value, each in queryset.values_list(key, amount).iterator(chunk_size=5000):
+            count, total = totals.get(value, (0, Decimal("0")))
+            totals[value] = (count + 1, total + each)
+    return totals

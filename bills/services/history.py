@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from billing_site.core.errors import DomainError
+from billing_site.core.money import format_money, format_unit_cost, with_currency
 from bills.models import Action, Bill, BillAction
 
 # What a row's `changes` holds: field -> [before, after] for an update, or a short fact
@@ -120,8 +121,13 @@ def jsonable(value: object) -> ChangeValue:
     return value  # type: ignore[return-value]
 
 
-def describe_changes(changes: Changes | None) -> list[str]:
-    """A row's `changes` as short sentences for the timeline, e.g. "unit cost: 0.0025 → 0.002"."""
+# Money in `changes`, shown as the pages show money: with the currency, thousands separated.
+MONEY_FIELDS = {"overage_amount": format_money, "overage_unit_cost": format_unit_cost}
+
+
+def describe_changes(changes: Changes | None, *, currency: str | None = None) -> list[str]:
+    """A row's `changes` as short sentences for the timeline, e.g.
+    "unit cost: USD 0.0025 → USD 0.002" (money in `currency`, else settings.CURRENCY)."""
     lines = []
     for key, value in (changes or {}).items():
         if key == "approval":
@@ -131,7 +137,13 @@ def describe_changes(changes: Changes | None) -> list[str]:
         elif key == "reason":
             lines.append(f"Because the {value}")
         elif key == "approvals_cleared":
-            lines.append(f"{value} earlier approval{'s' if value != 1 else ''} no longer count")
+            counts = "counts" if value == 1 else "count"
+            lines.append(f"{value} earlier approval{'s' * (value != 1)} no longer {counts}")
+        elif isinstance(value, list | tuple) and len(value) == 2 and key in MONEY_FIELDS:
+            before, after = (
+                with_currency(MONEY_FIELDS[key](Decimal(str(v))), currency) for v in value
+            )
+            lines.append(f"{FIELD_LABELS[key]}: {before} → {after}")
         elif isinstance(value, list | tuple) and len(value) == 2:
             label = FIELD_LABELS.get(key, key.replace("_", " "))
             lines.append(f"{label}: {_plain(value[0])} → {_plain(value[1])}")

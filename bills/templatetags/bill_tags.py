@@ -67,7 +67,7 @@ def next_step(bill: Bill) -> str:
 @register.filter
 def history_changes(action: BillAction) -> list[str]:
     """A history row's changes as short sentences, for the timeline."""
-    return describe_changes(action.changes)
+    return describe_changes(action.changes, currency=action.bill.currency)
 
 
 @register.filter

@@ -234,7 +234,7 @@ def tiles(html: str) -> dict[str, tuple[int, Decimal]]:
     default currency, which each tile names)."""
     found = re.findall(
         r'tab-label">(\w+)</span> <span class="tab-count">([\d,]+)</span>.*?'
-        r'tab-amount">USD\xa0([\d,.]+)</span>',
+        r'tab-amount"[^>]*>USD\xa0([\d,.]+)</span>',
         html,
         re.S,
     )

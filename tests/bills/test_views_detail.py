@@ -70,7 +70,8 @@ def test_the_history_is_a_timeline_with_who_role_what_when_and_comment(
     assert transitions == [["Draft"], ["Draft", "→", "Rejected"], ["Rejected", "→", "Draft"]]
     assert '<span class="badge badge-sm badge-rejected">Rejected</span>' in html
     assert "Goodwill &lt;b&gt;credit&lt;/b&gt;" in html
-    assert "unit cost: 0.002500 → 0.002000" in html
+    assert "unit cost: USD\xa00.0025 → USD\xa00.002" in html  # money as the page shows it
+    assert "amount: USD\xa01,250.00 → USD\xa01,000.00" in html
     assert "<time datetime=" in html
 
 
@@ -214,3 +215,24 @@ def test_the_printable_invoice_is_stamped_with_what_the_bill_is(status, bill_in,
     html = client.get(f"/bills/{bill.pk}/invoice").content.decode()
     stamp = html.split('class="invoice-stamp">')[1].split("<")[0] if "invoice-stamp" in html else ""
     assert stamp == STAMPS[status]
+
+
+def test_a_void_bill_offers_its_credit_note_pdf(page_as, sales, bill_in):
+    bill = bill_in(Status.VOID)
+    html = page_as(sales).get(f"/bills/{bill.pk}").content.decode()
+    assert f'href="/bills/{bill.pk}/credit-note.pdf"' in html
+    response = page_as(sales).get(f"/bills/{bill.pk}/credit-note.pdf")
+    credit_note = bill.invoice.credit_note
+    assert response.content == bytes(credit_note.pdf)
+    assert f'filename="credit-note-{credit_note.number}.pdf"' in response["Content-Disposition"]
+
+
+def test_a_bill_without_a_credit_note_has_no_credit_note_pdf(page_as, sales, bill_in):
+    bill = bill_in(Status.SENT)
+    assert page_as(sales).get(f"/bills/{bill.pk}/credit-note.pdf").status_code == 404
+    assert page_as(sales).get("/bills/987654/credit-note.pdf").status_code == 404
+
+
+def test_the_invoice_of_a_void_bill_asks_for_no_payment(page_as, sales, bill_in):
+    html = page_as(sales).get(f"/bills/{bill_in(Status.VOID).pk}/invoice").content.decode()
+    assert "Please pay" not in html and "Amount (cancelled)" in html
