@@ -4,6 +4,9 @@ newest period first); the rules that narrow and reorder it are here."""
 
 from __future__ import annotations
 
+from django.db.models import F, Q, QuerySet, Value
+from django.db.models.functions import Coalesce
+
 from billing_site.core.fields import money_order
 from billing_site.core.filters import (
     ChoiceFilter,
@@ -14,9 +17,10 @@ from billing_site.core.filters import (
     PeriodFilter,
     SortFilter,
     YearFilter,
+    YesNoFilter,
 )
 from bills.forms import BillFilterForm
-from bills.models import Bill, Status
+from bills.models import UNSENT_STATUSES, Bill, Status
 
 # The dashboard's orders besides the default (bill_list's: newest period, then customer name).
 # Each ends on a unique column so a page never shows a row twice.
@@ -41,6 +45,13 @@ class BillFilterSet(FilterSet):
     year = YearFilter()
     month = MonthFilter()
     period = PeriodFilter(label="Period", description="One month, as YYYY-MM.")
+    usage_changed = YesNoFilter(
+        label="Usage changed",
+        method="filter_usage_changed",
+        description="true: bills whose month's usage differs from what they were computed "
+        "from: unsent ones to recompute, and sent ones flagged until voided and re-billed or "
+        "dismissed (Bill.usage_changed, usage_changed_after_sending).",
+    )
     sort = SortFilter(
         label="Sort by",
         orderings=BILL_ORDERINGS,
@@ -52,6 +63,19 @@ class BillFilterSet(FilterSet):
     class Meta:
         model = Bill
         fields = []  # the declared filters only
+
+    def filter_usage_changed(self, qs: QuerySet[Bill], name: str, value: bool | None):
+        # The same rule as Bill.usage_changed / usage_changed_after_sending, in SQL: the list's
+        # `current_usage` (no usage row counts as 0) against what the bill was computed from.
+        if value is None:
+            return qs
+        qs = qs.alias(usage_now=Coalesce(F("current_usage"), Value(0)))
+        differs = ~Q(api_usage=F("usage_now"))
+        flagged = Q(status=Status.SENT) & (
+            Q(dismissed_usage__isnull=True) | ~Q(dismissed_usage=F("usage_now"))
+        )
+        changed = differs & (Q(status__in=UNSENT_STATUSES) | flagged)
+        return qs.filter(changed) if value else qs.exclude(changed)
 
 
 class BillPageFilterSet(BillFilterSet):

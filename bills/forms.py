@@ -24,6 +24,9 @@ class BillFilterForm(forms.Form):
         self.fields["period"].widget = forms.TextInput(
             attrs={"type": "month", "placeholder": "YYYY-MM", "pattern": r"\d{4}-\d{2}"}
         )
+        self.fields["usage_changed"].widget = forms.Select(
+            choices=[("", "Any usage"), ("true", "Usage changed since computed or sent")]
+        )
 
     def synced_widgets(self) -> list[str]:
         """The selects that status tabs and sortable headers change, as out-of-band swaps.

@@ -215,6 +215,13 @@ class BillUpdateSerializer(StrictSerializer):
         help_text="A new price per call for this bill only (at most 6 decimal places). Left "
         "out: recompute from the customer's current usage, limit and price.",
     )
+    confirm = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="true to go ahead with a reprice that changes the amount more than ten times "
+        "(up or down) or to more than 1,000,000.00; without it such a reprice is a 400 naming "
+        "`confirm`.",
+    )
 
 
 class NoBodySerializer(StrictSerializer):

@@ -246,6 +246,7 @@ def update(request, pk: int):
             user=request.user,
             comment=_comment(request),
             overage_unit_cost=cost,
+            confirm=request.POST.get("confirm") == "yes",
         )
     done = f"Bill #{pk} repriced." if cost else f"Bill #{pk} recomputed from current usage."
     return act(request, pk, run, done=done)

@@ -9,6 +9,9 @@ from billing_site.core import money
 from billing_site.core.errors import DomainError
 
 UNIT_COST_PLACES = Decimal("0.000001")
+# A reprice this large asks to be confirmed: more than ten times up or down, or above a million.
+CONFIRM_FACTOR = 10
+CONFIRM_ABOVE = Decimal("1000000.00")
 # The column holds 14 digits, 6 of them decimals.
 MAX_UNIT_COST = Decimal("1e8")
 
@@ -63,3 +66,9 @@ def overage_amount_now(bill) -> Decimal:
     unit cost (the difference a changed usage makes)."""
     units = overage_units_for(bill.month_usage(), bill.monthly_api_limit)
     return overage_amount_for(units, bill.overage_unit_cost)
+
+
+def reprice_needs_confirming(old: Decimal, new: Decimal) -> bool:
+    """Whether repricing an amount from `old` to `new` is large enough to ask "are you sure":
+    more than CONFIRM_FACTOR times up or down, or above CONFIRM_ABOVE."""
+    return new > CONFIRM_ABOVE or new > old * CONFIRM_FACTOR or new * CONFIRM_FACTOR < old

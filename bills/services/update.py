@@ -12,10 +12,16 @@ from accounts.models import User
 from accounts.roles import Perm, require
 from billing_site.core import periods
 from billing_site.core.errors import DomainError
+from billing_site.core.money import format_money, with_currency
 from bills.models import Action, Bill, Status
 from bills.services import lifecycle
 from bills.services.history import HistoryEntry, bill_save, clean_comment, jsonable
-from bills.services.pricing import overage_amount_for, overage_units_for, parse_unit_cost
+from bills.services.pricing import (
+    overage_amount_for,
+    overage_units_for,
+    parse_unit_cost,
+    reprice_needs_confirming,
+)
 from usage.selectors import usage_of_month
 
 # The columns an update may change; the history row keeps each one's [before, after].
@@ -35,17 +41,19 @@ def bill_update(
     user: User,
     comment: str,
     overage_unit_cost: Decimal | str | None = None,
+    confirm: bool = False,
 ) -> Bill:
     """Recompute the bill from the month's current usage and the customer's current terms; with
     `overage_unit_cost` (a price per call, see pricing.parse_unit_cost), reprice it instead.
     An approved bill may be recomputed while its month's usage differs from what it was
     computed from (SPEC "Bill lifecycle": recompute first).
 
-    The bill returns to draft and earlier approvals stop counting. A comment is required.
+    The bill returns to draft and earlier approvals stop counting. A comment is required. A
+    reprice by more than ten times, or to more than 1,000,000.00, needs `confirm=True`.
     Raises DomainError: not_found; forbidden (not Finance); conflict (not draft or rejected,
     nor approved with changed usage);
-    invalid naming "comment" (blank, or no overage left to bill) or "overage_unit_cost" (not
-    a price, or one that makes the amount round to 0.00).
+    invalid naming "comment" (blank, or no overage left to bill), "overage_unit_cost" (not
+    a price, or one that makes the amount round to 0.00) or "confirm" (a large reprice).
     """
     comment = clean_comment(comment, required_to="update a bill")
     new_cost = None if overage_unit_cost in (None, "") else parse_unit_cost(overage_unit_cost)
@@ -70,6 +78,16 @@ def bill_update(
                 f"At {cost} per call the {units:,} calls over the limit come to 0.00: nothing to "
                 "bill. Ask Sales or the CSM to reject the bill instead.",
                 "overage_unit_cost" if new_cost is not None else "comment",
+            )
+        new_amount = overage_amount_for(units, cost)
+        large = reprice_needs_confirming(bill.overage_amount, new_amount)
+        if new_cost is not None and large and not confirm:
+            before_text = with_currency(format_money(bill.overage_amount), bill.currency)
+            after_text = with_currency(format_money(new_amount), bill.currency)
+            raise DomainError.invalid(
+                f"Repricing takes the amount from {before_text} to {after_text}: confirm that "
+                "this is intended.",
+                "confirm",
             )
         bill.api_usage = api_usage
         bill.monthly_api_limit = customer.monthly_api_limit

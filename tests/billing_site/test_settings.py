@@ -109,3 +109,36 @@ def test_serving_commands_still_refuse_without_a_secret_key():
     result = _manage("runserver", "--noreload", "127.0.0.1:0")
     assert result.returncode != 0
     assert "SECRET_KEY is not set" in result.stderr
+
+
+def _mailers(**env) -> str:
+    code = "from django.conf import settings; print(repr(settings.MAILERS))"
+    result = _manage("shell", "-c", code, DEBUG="1", **env)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def test_the_file_backend_writes_where_email_file_path_says(tmp_path):
+    shown = _mailers(
+        EMAIL_BACKEND="django.core.mail.backends.filebased.EmailBackend",
+        EMAIL_FILE_PATH=str(tmp_path),
+    )
+    assert f"'file_path': '{tmp_path}'" in shown
+
+
+def test_email_options_pass_any_option_to_the_backend():
+    shown = _mailers(
+        EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
+        EMAIL_HOST="smtp.example.com",
+        EMAIL_OPTIONS='{"timeout": 7, "ssl_certfile": "/etc/ssl/client.pem"}',
+    )
+    assert "'host': 'smtp.example.com'" in shown
+    assert "'timeout': 7" in shown and "'ssl_certfile': '/etc/ssl/client.pem'" in shown
+
+
+def test_bad_email_options_or_currency_stop_the_app_with_a_clear_message():
+    result = _manage("check", DEBUG="1", EMAIL_OPTIONS="{not json")
+    assert result.returncode != 0 and "EMAIL_OPTIONS is not a JSON object" in result.stderr
+    result = _manage("check", DEBUG="1", CURRENCY="dollars")
+    assert result.returncode != 0 and "CURRENCY must be an ISO 4217 code" in result.stderr
+    assert _manage("check", DEBUG="1", CURRENCY="eur").returncode == 0

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 
 from bills.filters import BillFilterSet, BillPageFilterSet
-from bills.models import Bill
+from bills.models import Bill, Status
 from bills.selectors import bill_list, bill_status_totals
 from bills.services import bill_approve
 from tests.factories import CustomerFactory, htmx, make_bill
@@ -137,7 +137,7 @@ def test_the_dashboard_shows_only_the_filters_of_its_form(bills):
     globex = bills["globex-2025-03"].customer
     data = {"year": "2024", "month": "2", "customer_id": str(globex.pk), "status": "draft"}
     filterset = BillPageFilterSet(data=data, queryset=bill_list())
-    assert list(filterset.form.fields) == ["status", "customer", "period", "sort"]
+    assert list(filterset.form.fields) == ["status", "customer", "period", "usage_changed", "sort"]
     expected = ["acme-2025-03", "globex-2025-03", "globex-2024-02"]
     assert shown(bills, data, BillPageFilterSet) == expected
 
@@ -193,3 +193,34 @@ def test_the_dashboard_tiles_count_every_status_of_the_other_filters(page_as, sa
         "Sent": "0",
         "Void": "0",
     }
+
+
+def test_usage_changed_finds_stale_unsent_and_flagged_sent_bills(finance, api_as, bill_in):
+    from bills.services import bill_dismiss_usage_change
+    from usage.models import Usage
+
+    stale_draft = bill_in(Status.DRAFT, api_usage=1_400_000)
+    current_draft = bill_in(Status.DRAFT, api_usage=1_400_000)
+    flagged = bill_in(Status.SENT, api_usage=1_400_000)
+    dismissed = bill_in(Status.SENT, api_usage=1_400_000)
+    void = bill_in(Status.VOID, api_usage=1_400_000)
+    for bill in (stale_draft, flagged, dismissed, void):
+        Usage.objects.filter(customer=bill.customer).update(api_usage=1_500_000)
+    bill_dismiss_usage_change(bill=dismissed, user=finance, comment="Agreed as sent.")
+    client = api_as(finance)
+    changed = {r["id"] for r in client.get("/api/bills?usage_changed=true").json()["results"]}
+    assert changed == {stale_draft.pk, flagged.pk}
+    unchanged = {r["id"] for r in client.get("/api/bills?usage_changed=false").json()["results"]}
+    assert unchanged == {current_draft.pk, dismissed.pk, void.pk}
+
+
+def test_the_dashboard_filters_bills_whose_usage_changed(finance, page_as, bill_in):
+    from usage.models import Usage
+
+    flagged = bill_in(Status.SENT, api_usage=1_400_000)
+    bill_in(Status.SENT, api_usage=1_400_000)
+    Usage.objects.filter(customer=flagged.customer).update(api_usage=1_500_000)
+    html = page_as(finance).get("/dashboard?usage_changed=true").content.decode()
+    assert html.count('<tr id="bill-row-') == 1 and f'id="bill-row-{flagged.pk}"' in html
+    assert "usage changed after sending" in html
+    assert '<select name="usage_changed"' in html

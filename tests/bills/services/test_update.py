@@ -211,3 +211,55 @@ def test_a_recompute_to_an_amount_of_0_00_is_refused(finance, bill_in):
     with pytest.raises(DomainError) as caught:
         bill_update(bill=bill, user=finance, comment="New price list.")
     assert "0.00" in caught.value.errors["comment"][0]
+
+
+# (billed amount, new unit cost) -> whether the reprice asks to be confirmed: more than ten
+# times up or down, or above 1,000,000.00. The bill: 400,000 calls over at 0.0025 = 1,000.00.
+REPRICES = [
+    ("0.025", False),  # 10,000.00: ten times, not more
+    ("0.025001", True),  # 10,000.40: more than ten times
+    ("0.00025", False),  # 100.00: a tenth
+    ("0.000249", True),  # 99.60: less than a tenth
+    ("2.5", True),  # 1,000,000.00 is ten times over too
+]
+
+
+@pytest.mark.parametrize(("cost", "asks"), REPRICES)
+def test_a_large_reprice_asks_to_be_confirmed(cost, asks, bill_in, finance):
+    bill = bill_in(Status.DRAFT, api_usage=1_400_000)
+    if asks:
+        with pytest.raises(DomainError) as caught:
+            bill_update(bill=bill, user=finance, comment="New price.", overage_unit_cost=cost)
+        assert "USD\xa01,000.00" in caught.value.errors["confirm"][0]
+        bill.refresh_from_db()
+        assert bill.overage_unit_cost == Decimal("0.0025")
+    bill = bill_update(
+        bill=bill, user=finance, comment="New price.", overage_unit_cost=cost, confirm=asks
+    )
+    assert bill.overage_unit_cost == Decimal(cost)
+
+
+def test_a_reprice_above_a_million_asks_to_be_confirmed(bill_in, finance):
+    bill = bill_in(Status.DRAFT, api_usage=900_000_000)  # 899,000,000 over: 2,247,500.00
+    with pytest.raises(DomainError) as caught:
+        bill_update(bill=bill, user=finance, comment="New price.", overage_unit_cost="0.0026")
+    assert "USD\xa02,337,400.00" in caught.value.errors["confirm"][0]
+
+
+def test_the_api_and_the_page_ask_for_the_confirmation(bill_in, finance, api_as, page_as):
+    bill = bill_in(Status.DRAFT, api_usage=1_400_000)
+    body = {"comment": "New price.", "overage_unit_cost": "0.1"}
+    response = api_as(finance).patch(f"/api/bills/{bill.pk}", body, format="json")
+    assert response.status_code == 400 and "confirm" in response.json()
+    page = page_as(finance).post(
+        f"/bills/{bill.pk}/update",
+        {**body, "intent": "reprice"},
+        HTTP_HX_REQUEST="true",
+        HTTP_HX_TARGET="bill",
+    )
+    assert page.status_code == 400
+    assert 'name="confirm" value="yes"' in page.content.decode()
+    response = api_as(finance).patch(
+        f"/api/bills/{bill.pk}", {**body, "confirm": True}, format="json"
+    )
+    assert response.status_code == 200 and response.json()["overage_amount"] == "40000.00"
