@@ -18,6 +18,12 @@ urlpatterns = [
     path("customers/<int:pk>", customers_api.CustomerDetailView.as_view(), name="customer"),
     path("usage", usage_api.UsageView.as_view(), name="usage"),
     path("usage.csv", usage_api.UsageCSVView.as_view(), name="usage-csv"),
+    path("usage/summary", usage_api.UsageSummaryView.as_view(), name="usage-summary"),
+    path(
+        "usage/<int:pk>/revisions",
+        usage_api.UsageRevisionsView.as_view(),
+        name="usage-revisions",
+    ),
     path("bills", bills_api.BillListView.as_view(), name="bills"),
     path("bills.csv", bills_api.BillCSVView.as_view(), name="bills-csv"),
     path("bills/generate", bills_api.BillGenerateView.as_view(), name="bills-generate"),

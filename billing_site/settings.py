@@ -4,6 +4,7 @@ import json
 import os
 import re
 import sys
+from fractions import Fraction
 from pathlib import Path
 
 import dj_database_url
@@ -63,6 +64,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_htmx",
+    "simple_history",
     "billing_site.core",
     "accounts",
     "customers",
@@ -81,6 +83,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "accounts.middleware.LoginRequiredPagesMiddleware",
+    # Who made each change that simple_history records (the admin, the pages).
+    "simple_history.middleware.HistoryRequestMiddleware",
 ]
 
 ROOT_URLCONF = "billing_site.urls"
@@ -195,6 +199,40 @@ SELLER_NAME = os.environ.get("SELLER_NAME", os.environ.get("BILLING_COMPANY_NAME
 _SELLER_ADDRESS = os.environ.get("SELLER_ADDRESS", r"1 Example Way\nSpringfield")
 SELLER_ADDRESS = _SELLER_ADDRESS.replace(r"\n", "\n")
 SELLER_CONTACT = os.environ.get("SELLER_CONTACT", DEFAULT_FROM_EMAIL)
+
+
+# Suspicious usage (usage/analysis.py): a month above HIGH times, or below LOW times, the median
+# of the customer's recorded months among the WINDOW months before it, or a sudden 0. Customers
+# with fewer than MIN_HISTORY recorded months in that window are not judged. HIGH and LOW are
+# exact ratios: "3", "1/3" or a decimal such as "0.333333" (a Fraction, never a float).
+def _env_ratio(name: str, default: str) -> Fraction:
+    text = os.environ.get(name, "").strip() or default
+    try:
+        return Fraction(text)
+    except (ValueError, ZeroDivisionError):
+        raise ImproperlyConfigured(
+            f'{name} must be a ratio such as "3", "1/3" or "0.333333"; got {text!r}.'
+        ) from None
+
+
+def _env_count(name: str, default: int, low: int, high: int) -> int:
+    text = os.environ.get(name, "").strip() or str(default)
+    if not re.fullmatch(r"[0-9]{1,3}", text) or not low <= int(text) <= high:
+        raise ImproperlyConfigured(
+            f"{name} must be a whole number from {low} to {high}; got {text!r}."
+        )
+    return int(text)
+
+
+USAGE_ANOMALY_HIGH = _env_ratio("USAGE_ANOMALY_HIGH", "3")
+USAGE_ANOMALY_LOW = _env_ratio("USAGE_ANOMALY_LOW", "1/3")
+USAGE_ANOMALY_WINDOW = _env_count("USAGE_ANOMALY_WINDOW", 6, 1, 36)
+USAGE_ANOMALY_MIN_HISTORY = _env_count("USAGE_ANOMALY_MIN_HISTORY", 3, 1, USAGE_ANOMALY_WINDOW)
+if not (USAGE_ANOMALY_HIGH > 1 and 0 <= USAGE_ANOMALY_LOW < 1):
+    raise ImproperlyConfigured(
+        "USAGE_ANOMALY_HIGH must be above 1 and USAGE_ANOMALY_LOW from 0 to below 1; "
+        f"got {USAGE_ANOMALY_HIGH} and {USAGE_ANOMALY_LOW}."
+    )
 
 # Security. Production (DEBUG off) is strict by default; each can be relaxed by its variable,
 # e.g. SECURE_SSL_REDIRECT=0 behind a proxy that already redirects.

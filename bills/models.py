@@ -95,6 +95,15 @@ class Bill(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     sales_approved_at = models.DateTimeField(null=True, blank=True)
+    # The customer's terms version the bill was computed with (None: the customer's own columns,
+    # for a customer without versions); a newer version for its month flags it (terms_changed).
+    terms = models.ForeignKey(
+        "customers.CustomerTerms",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="bills",
+    )
     # The void bill this one bills again (SPEC "Bill lifecycle": voided, re-billed).
     replaces = models.OneToOneField(
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="replaced_by"
@@ -198,6 +207,25 @@ class Bill(models.Model):
         """The month's usage differs from what this not-yet-sent bill was computed from: it must
         be recomputed before it is approved or sent (SPEC "Bill lifecycle")."""
         return self.is_unsent and self.month_usage() != self.api_usage
+
+    @property
+    def terms_changed(self) -> bool:
+        """The customer's terms in force for this not-yet-sent bill's month are another version
+        than the one it was computed with: recompute it (like a usage change). Selectors
+        annotate `current_terms_id` so lists do not query per row."""
+        if not self.is_unsent:
+            return False
+        if hasattr(self, "current_terms_id"):
+            return self.current_terms_id != self.terms_id
+        from customers.selectors import customer_terms_for
+
+        terms = customer_terms_for(customer=self.customer, year=self.year, month=self.month)
+        return terms.id != self.terms_id
+
+    @property
+    def inputs_changed(self) -> bool:
+        """usage_changed or terms_changed: it must be recomputed before approval or sending."""
+        return self.usage_changed or self.terms_changed
 
     @property
     def usage_changed_after_sending(self) -> bool:

@@ -11,20 +11,39 @@ from django.db.models import (
     F,
     OuterRef,
     Prefetch,
+    Q,
     QuerySet,
     Subquery,
 )
+from django.db.models.functions import Coalesce
 
 from billing_site.core.money import PRECISION, money_totals, round_to_cents
 from bills.models import OWED_STATUSES, Bill, BillAction, Status, live_q
+from customers.models import CustomerTerms
 from usage.models import Usage
+
+
+def _with_current_terms(qs: QuerySet[Bill]) -> QuerySet[Bill]:
+    # The terms version in force for each bill's month now (Bill.terms_changed): the latest
+    # from that month or before, else the customer's first; None for a customer without any.
+    versions = CustomerTerms.objects.filter(customer=OuterRef("customer_id"))
+    in_force = versions.filter(
+        Q(effective_year__lt=OuterRef("year"))
+        | Q(effective_year=OuterRef("year"), effective_month__lte=OuterRef("month"))
+    ).order_by("-effective_year", "-effective_month")
+    first = versions.order_by("effective_year", "effective_month")
+    return qs.annotate(
+        current_terms_id=Coalesce(
+            Subquery(in_force.values("id")[:1]), Subquery(first.values("id")[:1])
+        )
+    )
 
 
 def _with_current_usage(qs: QuerySet[Bill]) -> QuerySet[Bill]:
     current = Usage.objects.filter(
         customer=OuterRef("customer_id"), year=OuterRef("year"), month=OuterRef("month")
     ).values("api_usage")[:1]
-    return qs.annotate(current_usage=Subquery(current))
+    return _with_current_terms(qs.annotate(current_usage=Subquery(current)))
 
 
 # A bill's issued documents and its replacement, joined in the same query; their PDFs (tens of

@@ -94,6 +94,11 @@ class BillSerializer(BillSummarySerializer):
         "from: it cannot be approved or sent (409) until Finance recomputes it "
         "(PATCH /api/bills/{id}).",
     )
+    terms_changed = serializers.BooleanField(
+        read_only=True,
+        help_text="The customer's terms in force for this unsent bill's month changed after it "
+        "was computed: like a usage change, recompute before approving or sending.",
+    )
     usage_changed_after_sending = serializers.BooleanField(
         read_only=True,
         help_text="A sent bill whose month's usage changed afterwards: flagged until Finance "
@@ -112,6 +117,7 @@ class BillSerializer(BillSummarySerializer):
         fields = [
             *BillSummarySerializer.Meta.fields,
             "usage_changed",
+            "terms_changed",
             "usage_changed_after_sending",
             "usage_difference",
             "computed_at",

@@ -39,6 +39,7 @@ from bills.services import (
     lifecycle,
     overage_exact_amount,
 )
+from usage.analysis import usage_anomalies
 
 BILLS_CHANGED = "billsChanged"  # a row changed: the status counts refresh
 BILLS_GENERATED = "billsGenerated"  # new bills: the whole table refreshes
@@ -54,7 +55,7 @@ def dashboard(request):
         "form": filterset.form,
         "rows_form": rows_form,
         "filters": filterset.form.cleaned_data,
-        "page": Paginator(bills, rows_form.rows()).get_page(request.GET.get("page")),
+        "page": _flagged(Paginator(bills, rows_form.rows()).get_page(request.GET.get("page"))),
         "statuses": statuses,
         "total": sum(s["count"] for s in statuses),
         "total_amount": bill_total_owed(statuses),
@@ -118,7 +119,21 @@ def detail(request, pk: int):
     return render(request, template, bill_context(bill))
 
 
+def _flagged(page):
+    """The page's bills, each with `usage_flag`: why its month's usage looks suspicious, or ""
+    (usage.analysis.usage_anomalies, one query for the page)."""
+    bills = list(page.object_list) if hasattr(page, "object_list") else list(page)
+    flags = usage_anomalies(keys=[(b.customer_id, b.year, b.month) for b in bills])
+    for bill in bills:
+        bill.usage_flag = flags.get((bill.customer_id, bill.year, bill.month), "")
+    if hasattr(page, "object_list"):
+        page.object_list = bills
+        return page
+    return bills
+
+
 def bill_context(bill: Bill, **extra) -> dict:
+    _flagged([bill])
     return {
         "bill": bill,
         "period_label": periods.label(bill.year, bill.month),
@@ -197,7 +212,7 @@ def act(
         "done": "" if error else done,
     }
     if (request.htmx.target or "").startswith("bill-row-"):
-        bill = bill_get(pk, history=False)
+        [bill] = _flagged([bill_get(pk, history=False)])
         context = {"bill": bill, "back": back, **notice}
         response = render(request, "bills/dashboard.html#bill_row", context, status=status)
     else:

@@ -16,8 +16,8 @@ from billing_site.core.pagination import PagePagination
 from bills.selectors import bill_list_of_customer
 from bills.serializers import BillSummarySerializer
 from customers.filters import CustomerFilterSet
-from customers.models import Customer
-from customers.selectors import customer_get, customer_list
+from customers.models import Customer, CustomerTerms
+from customers.selectors import customer_get, customer_list, customer_terms_list
 from usage.selectors import usage_recent, with_current_usage
 
 TAGS = ["customers"]
@@ -65,15 +65,39 @@ class UsageMonthSerializer(serializers.Serializer):
     api_usage = Int64Field()
 
 
+class TermsVersionSerializer(ModelSerializer):
+    effective_from = serializers.CharField(
+        source="effective_period", read_only=True, help_text="YYYY-MM: in force from this month."
+    )
+
+    class Meta:
+        model = CustomerTerms
+        fields = [
+            "effective_from",
+            "monthly_api_limit",
+            "overage_unit_cost",
+            "require_csm_approval",
+        ]
+        read_only_fields = fields
+
+
 class CustomerDetailSerializer(CustomerSerializer):
+    terms = serializers.SerializerMethodField(
+        help_text="The terms versions, newest first, each in force from its month until the "
+        "next; empty when the terms never changed (the customer's own apply to every month)."
+    )
     usage = serializers.SerializerMethodField(
         help_text="The last 12 months up to the current one that have usage, oldest first."
     )
     bills = serializers.SerializerMethodField(help_text="Newest period first.")
 
     class Meta(CustomerSerializer.Meta):
-        fields = [*CustomerSerializer.Meta.fields, "usage", "bills"]
+        fields = [*CustomerSerializer.Meta.fields, "terms", "usage", "bills"]
         read_only_fields = fields
+
+    @extend_schema_field(TermsVersionSerializer(many=True))
+    def get_terms(self, customer):
+        return TermsVersionSerializer(self.context["terms"], many=True).data
 
     @extend_schema_field(UsageMonthSerializer(many=True))
     def get_usage(self, customer):
@@ -115,6 +139,7 @@ class CustomerDetailView(APIView):
         if customer is None:
             raise DomainError(f"Customer #{pk} does not exist.", kind="not_found")
         context = {
+            "terms": customer_terms_list(customer_id=customer.pk),
             "usage": usage_recent(customer_id=customer.pk),
             "bills": bill_list_of_customer(customer.pk),
         }

@@ -1,8 +1,19 @@
+"""Customers and their contract terms (SPEC "Data": Customer; the terms are effective-dated).
+
+The customer's own `monthly_api_limit`, `overage_unit_cost` and `require_csm_approval` are the
+terms in force now. `CustomerTerms` keeps each version with the month it applies from; a month
+is billed with the version in force for it. A customer with no versions (made in bulk, or before
+any change) has one implicit version: its own columns, for every month.
+"""
+
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from simple_history.models import HistoricalRecords
 
 from billing_site.core.fields import MoneyField
+
+TERMS_FIELDS = ("monthly_api_limit", "overage_unit_cost", "require_csm_approval")
 
 
 class Customer(models.Model):
@@ -34,6 +45,9 @@ class Customer(models.Model):
     end_date = models.DateField(null=True, blank=True, help_text="Empty means open-ended.")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    # Every change of a customer: who, when, each field's old and new value (admin "History").
+    history = HistoricalRecords(excluded_fields=["updated_at"])
 
     class Meta:
         ordering = ["name", "id"]
@@ -67,3 +81,46 @@ class Customer(models.Model):
             raise ValidationError({"csm": "The CSM must be a Customer Success user."})
         if self.end_date and self.start_date and self.end_date < self.start_date:
             raise ValidationError({"end_date": "The contract cannot end before it starts."})
+
+
+class CustomerTerms(models.Model):
+    """One version of a customer's terms, in force from (effective_year, effective_month) until
+    the next version's month (SPEC "Data": "a change applies from a given month on")."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="terms_versions")
+    effective_year = models.PositiveSmallIntegerField()
+    effective_month = models.PositiveSmallIntegerField()
+    monthly_api_limit = models.BigIntegerField()
+    overage_unit_cost = MoneyField(max_digits=14, decimal_places=6)
+    require_csm_approval = models.BooleanField(default=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["customer_id", "effective_year", "effective_month"]
+        verbose_name_plural = "customer terms"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer", "effective_year", "effective_month"],
+                name="customer_terms_one_per_month",
+            ),
+            models.CheckConstraint(
+                condition=Q(effective_month__gte=1, effective_month__lte=12),
+                name="customer_terms_month_1_12",
+            ),
+            models.CheckConstraint(
+                condition=Q(monthly_api_limit__gte=0, overage_unit_cost__gte=0),
+                name="customer_terms_not_negative",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} from {self.effective_year}-{self.effective_month:02d}"
+
+    @property
+    def effective_period(self) -> str:
+        return f"{self.effective_year}-{self.effective_month:02d}"

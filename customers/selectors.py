@@ -2,9 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+
 from django.db.models import QuerySet
 
-from customers.models import Customer
+from customers.models import TERMS_FIELDS, Customer, CustomerTerms
+
+
+@dataclass(frozen=True)
+class Terms:
+    """The terms a month is billed with; `id` is the CustomerTerms version (None: the customer's
+    own columns, for a customer without versions)."""
+
+    id: int | None
+    monthly_api_limit: int
+    overage_unit_cost: Decimal
+    require_csm_approval: bool
+
+    @classmethod
+    def of(cls, customer: Customer) -> Terms:
+        return cls(id=None, **{name: getattr(customer, name) for name in TERMS_FIELDS})
 
 
 def customer_list() -> QuerySet[Customer]:
@@ -16,3 +35,45 @@ def customer_list() -> QuerySet[Customer]:
 def customer_get(pk: int) -> Customer | None:
     """One customer with its CSM joined, or None."""
     return Customer.objects.select_related("csm").filter(pk=pk).first()
+
+
+def customer_terms_list(*, customer_id: int) -> list[CustomerTerms]:
+    """The customer's terms versions, newest first (empty: its own columns apply to every
+    month)."""
+    return list(
+        CustomerTerms.objects.filter(customer_id=customer_id)
+        .select_related("created_by")
+        .order_by("-effective_year", "-effective_month")
+    )
+
+
+def customer_terms_for(*, customer: Customer, year: int, month: int) -> Terms:
+    """The terms in force for the customer in (year, month): the latest version from that month
+    or before; before the first version, the first; without versions, the customer's own
+    columns. One query."""
+    return customer_terms_of_month(year=year, month=month, customer_ids=[customer.pk]).get(
+        customer.pk, Terms.of(customer)
+    )
+
+
+def customer_terms_of_month(
+    *, year: int, month: int, customer_ids: Iterable[int] | None = None
+) -> dict[int, Terms]:
+    """{customer id: the terms in force in (year, month)} for every customer that has terms
+    versions (or those of `customer_ids`); customers without versions are not in it (their own
+    columns apply). One query however many customers; the versions are few per customer."""
+    versions = CustomerTerms.objects.order_by("customer_id", "effective_year", "effective_month")
+    if customer_ids is not None:
+        versions = versions.filter(customer_id__in=list(customer_ids))
+    in_force: dict[int, Terms] = {}
+    for version in versions.values(
+        "id", "customer_id", "effective_year", "effective_month", *TERMS_FIELDS
+    ):
+        key = version["customer_id"]
+        starts = (version["effective_year"], version["effective_month"])
+        # The first version also covers the months before it; later ones replace it from theirs.
+        if key not in in_force or starts <= (year, month):
+            in_force[key] = Terms(
+                id=version["id"], **{name: version[name] for name in TERMS_FIELDS}
+            )
+    return in_force

@@ -8,7 +8,8 @@ from django.views.decorators.http import require_GET
 from billing_site.core.filters import filter_for_page
 from bills.selectors import bill_list_of_customer
 from customers.filters import CustomerPageFilterSet
-from customers.selectors import customer_get, customer_list
+from customers.selectors import customer_get, customer_list, customer_terms_list
+from usage.analysis import usage_customer_months, usage_level
 from usage.charts import NARROW, WIDE, usage_chart
 from usage.selectors import usage_months, with_current_usage
 
@@ -19,6 +20,8 @@ PER_PAGE = 25
 def customer_index(request):
     filterset, customers = filter_for_page(CustomerPageFilterSet, request, customer_list())
     page = Paginator(with_current_usage(customers), PER_PAGE).get_page(request.GET.get("page"))
+    for customer in page.object_list:  # one page of rows: over, at or near the limit, exactly
+        customer.usage_level = usage_level(customer.current_usage, customer.monthly_api_limit)
     search = filterset.form.cleaned_data.get("q", "")
     context = {"form": filterset.form, "search": search, "page": page}
     if request.htmx and not request.htmx.history_restore_request:
@@ -34,11 +37,15 @@ def customer_detail(request, pk: int):
     bills = bill_list_of_customer(customer.pk)
     live_bills = {(b.year, b.month): b for b in bills if b.is_live}
     months = usage_months(customer=customer)
+    analysed = usage_customer_months(customer_id=customer.pk, months=months)
+    drawn = {"projected": analysed.projected, "flags": analysed.flags}
     context = {
         "customer": customer,
-        "chart": usage_chart(months, WIDE),
-        "chart_narrow": usage_chart(months, NARROW),
+        "chart": usage_chart(months, WIDE, **drawn),
+        "chart_narrow": usage_chart(months, NARROW, **drawn),
         "rows": [(m, live_bills.get((m.year, m.month))) for m in reversed(months)],
         "bills": bills,
+        "analysed": analysed,
+        "terms": customer_terms_list(customer_id=customer.pk),
     }
     return render(request, "customers/detail.html", context)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
+from rest_framework.exceptions import ValidationError
 from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from accounts.permissions import RoleAllows
 from accounts.roles import Perm
@@ -28,8 +30,10 @@ from billing_site.core.errors import DomainError
 from billing_site.core.filters import FilterSetBackend
 from billing_site.core.pagination import PagePagination
 from usage.filters import UsageFilterSet
-from usage.models import Usage
-from usage.selectors import usage_list
+from usage.models import Usage, UsageRevision, UsageSource
+from usage.overview import MonthForm, overview_of
+from usage.selectors import usage_list, usage_revision_list
+from usage.serializers import UsageSummarySerializer, summary_data
 from usage.services import MAX_ITEMS, usage_record_many
 
 TAGS = ["usage"]
@@ -108,6 +112,10 @@ class UsageBatchErrorsExtension(OpenApiSerializerExtension):
 class UsageResultSerializer(serializers.Serializer):
     created = serializers.IntegerField(help_text="Customer-months recorded for the first time.")
     updated = serializers.IntegerField(help_text="Customer-months whose total was replaced.")
+    unchanged = serializers.IntegerField(
+        help_text="Items that set the total a customer-month already had: not written, no "
+        "revision. Sending the same batch again gives only unchanged items."
+    )
 
 
 def _batch_error_body(error: DomainError) -> dict | None:
@@ -147,8 +155,10 @@ class UsageView(FilteredUsageView):
         tags=TAGS,
         summary="Record usage (Finance)",
         description="Sets each customer-month's total (creating or replacing it). All or "
-        "nothing: if any item is bad, the 400 names each bad item by index and field and "
-        "nothing is written. A month can be recorded once it has started.",
+        "nothing: if any item is bad, the 400 names each bad item by index and field (each "
+        "message naming the bad value) and nothing is written. A month can be recorded once it "
+        "has started. Only the months whose total changes are written, each with a revision "
+        "(GET /api/usage/{id}/revisions) naming the token's user and the source api.",
         request=UsageBatchSerializer,
         responses={
             200: UsageResultSerializer,
@@ -161,10 +171,10 @@ class UsageView(FilteredUsageView):
     def post(self, request):
         items = [request.data] if isinstance(request.data, dict) else request.data
         try:
-            result = usage_record_many(items=items, user=request.user)
+            result = usage_record_many(items=items, user=request.user, source=UsageSource.API)
         except DomainError as error:
             return domain_error_response(error, _batch_error_body(error))
-        return Response({"created": result.created, "updated": result.updated})
+        return Response(result.as_dict())
 
 
 class UsageCSVView(CSVExportMixin, FilteredUsageView):
@@ -198,3 +208,89 @@ class UsageCSVView(CSVExportMixin, FilteredUsageView):
         )
         header = ["customer_id", "customer_name", "year", "month", "api_usage", "updated_at"]
         return csv_response("usage.csv", header, rows)
+
+
+class UsageRevisionSerializer(ModelSerializer):
+    usage_id = Int64Field(read_only=True)
+    user_id = Int64Field(read_only=True)
+    user_name = serializers.CharField(source="user.name", read_only=True)
+    old_value = Int64Field(
+        read_only=True, allow_null=True, help_text="The total before; null: the month was new."
+    )
+    new_value = Int64Field(read_only=True, help_text="The total after (API calls).")
+    source = serializers.ChoiceField(
+        choices=UsageSource.choices,
+        read_only=True,
+        help_text="page (the record page's form), csv (a file uploaded there), api, admin, "
+        "command (manage.py import_usage).",
+    )
+    file_name = serializers.CharField(read_only=True, help_text="The file, for csv and command.")
+
+    class Meta:
+        model = UsageRevision
+        fields = [
+            "id",
+            "usage_id",
+            "old_value",
+            "new_value",
+            "user_id",
+            "user_name",
+            "source",
+            "file_name",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class UsageRevisionsView(GenericAPIView):
+    pagination_class = PagePagination
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        tags=TAGS,
+        summary="A month's revisions",
+        description="Every change of one customer-month's total (the usage row `id` of GET "
+        "/api/usage), newest first: the old and new values, who, when and from where. "
+        "Revisions are append-only: nobody can edit or delete them.",
+        responses={200: UsageRevisionSerializer(many=True), **error_responses(400, 401, 404)},
+    )
+    def get(self, request, pk: int):
+        if not Usage.objects.filter(pk=pk).exists():
+            error = DomainError(f"Usage #{pk} does not exist.", kind="not_found")
+            return domain_error_response(error)
+        page = self.paginate_queryset(usage_revision_list(usage_id=pk))
+        return self.get_paginated_response(UsageRevisionSerializer(page, many=True).data)
+
+
+class UsageSummaryView(APIView):
+    """GET /api/usage/summary: the usage overview of a month (usage.overview), as JSON."""
+
+    @extend_schema(
+        tags=TAGS,
+        summary="Usage overview of a month",
+        description="The figures of the /usage page: total calls, customers over and near their "
+        "limit, the overage at current terms and how much of it is billed (by bill status), "
+        "top consumers, growth on the month before, customers under contract without usage, "
+        "suspicious months, and for the month in progress its run-rate projection. Without "
+        "`year` and `month`, the current month (settings.TIME_ZONE); give both or neither.",
+        parameters=[
+            OpenApiParameter(
+                "year",
+                {"type": "integer", "minimum": periods.MIN_YEAR, "maximum": periods.MAX_YEAR},
+                description="With `month`; digits only.",
+            ),
+            OpenApiParameter(
+                "month",
+                {"type": "integer", "minimum": 1, "maximum": 12},
+                description="1 to 12, with `year`; not a month that has not started.",
+            ),
+        ],
+        responses={200: UsageSummarySerializer, **error_responses(400, 401)},
+    )
+    def get(self, request):
+        form = MonthForm(request.query_params, today=periods.today())
+        if not form.is_valid():
+            raise ValidationError({name: list(errors) for name, errors in form.errors.items()})
+        year, month = form.period()
+        overview = overview_of(year=year, month=month, today=form.today)
+        return Response(UsageSummarySerializer(summary_data(overview)).data)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import calendar
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from usage.selectors import MonthUsage
@@ -45,6 +46,13 @@ class Bar:
     label_x: float
     short_label: str  # "" when this bar goes unlabelled (narrow chart)
     sub_label: str  # "so far" under the current month, "no data" under an empty one
+    # The month in progress: a dashed outline from the bar's top up to the projection by month
+    # end (its part above the limit drawn as overage); 0 when there is none.
+    projected_y: float = 0
+    projected_height: float = 0
+    projected_over_height: float = 0
+    flag: str = ""  # why the month looks suspicious (usage.anomalies), "" when it does not
+    marker_y: float = 0  # where the flag's marker sits: above the bar and its projection
 
 
 @dataclass(frozen=True)
@@ -69,6 +77,8 @@ class UsageChart:
     limit_label_x: float
     limit_label_y: float
     limit_label_anchor: str
+    projected: int | None = None  # the month in progress by month end, at the run rate
+    flagged: int = 0  # how many months are flagged as suspicious
 
 
 def _nice_step(raw: float) -> float:
@@ -86,11 +96,21 @@ def _compact(value: float) -> str:
     return f"{value:g}"
 
 
-def usage_chart(months: list[MonthUsage], layout: Layout = WIDE) -> UsageChart:
+def usage_chart(
+    months: list[MonthUsage],
+    layout: Layout = WIDE,
+    *,
+    projected: int | None = None,
+    flags: Mapping[tuple[int, int], str] | None = None,
+) -> UsageChart:
+    """The chart of `months` (oldest first). `projected`: the month in progress's calls by
+    month end (usage.levels.RunRate), drawn when above its usage so far; `flags`: {(year,
+    month): reason} of the suspicious months, each marked above its bar."""
+    flags = flags or {}
     width, height = layout.width, layout.height
     left, right, top, bottom_margin = layout.left, layout.right, layout.top, layout.bottom
     limit = months[0].limit if months else 0
-    peak = max([limit, *[m.api_usage or 0 for m in months]]) or 1
+    peak = max([limit, projected or 0, *[m.api_usage or 0 for m in months]]) or 1
     step = _nice_step(peak / 4)
     top_value = step * math.ceil(peak * 1.05 / step)
     plot_w = width - left - right
@@ -116,6 +136,16 @@ def usage_chart(months: list[MonthUsage], layout: Layout = WIDE) -> UsageChart:
             sub_label = "no data"
         else:
             sub_label = ""
+        projection = {}
+        if month.in_progress and projected is not None and projected > used:
+            projected_top = y_of(projected)
+            over_bottom = y_of(max(limit, used)) if projected > limit else projected_top
+            projection = {
+                "projected_y": projected_top,
+                "projected_height": round(bar_top - projected_top, 1),
+                "projected_over_height": round(over_bottom - projected_top, 1),
+            }
+        highest = projection.get("projected_y", bar_top)
         bars.append(
             Bar(
                 month=month,
@@ -132,6 +162,9 @@ def usage_chart(months: list[MonthUsage], layout: Layout = WIDE) -> UsageChart:
                     else ""
                 ),
                 sub_label=sub_label if labelled or month.in_progress else "",
+                flag=flags.get((month.year, month.month), ""),
+                marker_y=round(highest - 8, 1),
+                **projection,
             )
         )
     ticks = [
@@ -159,4 +192,6 @@ def usage_chart(months: list[MonthUsage], layout: Layout = WIDE) -> UsageChart:
         limit_label_x=label_x,
         limit_label_y=label_y,
         limit_label_anchor=anchor,
+        projected=projected,
+        flagged=sum(1 for bar in bars if bar.flag),
     )

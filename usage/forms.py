@@ -10,7 +10,7 @@ from django.utils.html import format_html, format_html_join
 
 from billing_site.core import periods
 from customers.models import Customer
-from usage.csv_import import MAX_BYTES, MAX_ROWS
+from usage.csv_import import MAX_BYTES, MAX_ROWS, too_big_message
 from usage.services import TEXT, UsageRow, UsageRowError, usage_row_parse
 
 
@@ -96,8 +96,8 @@ _FIELD = {"customer_id": "customer"}
 class UsageUploadForm(forms.Form):
     file = forms.FileField(
         label="CSV file",
-        help_text=f"UTF-8, up to {MAX_ROWS:,} rows and 2 MB. All or nothing: one bad row and "
-        "nothing is recorded.",
+        help_text=f"UTF-8, up to {MAX_ROWS:,} rows and {MAX_BYTES // 1024 // 1024} MB. You see "
+        "what changes before anything is recorded; then all or nothing.",
         widget=forms.FileInput(attrs={"accept": ".csv,text/csv"}),
     )
 
@@ -108,8 +108,5 @@ class UsageUploadForm(forms.Form):
         upload = self.cleaned_data["file"]
         # Checked before reading: a huge file is refused without loading it into memory.
         if upload.size > MAX_BYTES:
-            raise forms.ValidationError(
-                f"The file is {upload.size / 1024 / 1024:.1f} MB; upload at most 2 MB "
-                f"({MAX_ROWS:,} rows) at a time."
-            )
+            raise forms.ValidationError(too_big_message(upload.size))
         return upload

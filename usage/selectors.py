@@ -1,15 +1,35 @@
-"""Reads of usage: lists, one customer-month, a customer's recent months, and the current
-month's usage beside a list of customers."""
+"""Reads of usage: lists, one customer-month, a customer's recent months (with their
+revisions), the current month's usage beside a list of customers, and revisions."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
 
 from django.db.models import OuterRef, Q, QuerySet, Subquery
 
+from accounts.models import User
 from billing_site.core import periods
 from customers.models import Customer
-from usage.models import Usage
+from usage.models import Usage, UsageRevision, UsageSource
+
+
+@dataclass(frozen=True)
+class RevisionLine:
+    """One revision as a page shows it: who, when, from where, old -> new (old None: new)."""
+
+    user_name: str
+    created_at: datetime
+    source: str
+    file_name: str
+    old_value: int | None
+    new_value: int
+
+    @property
+    def source_label(self) -> str:
+        label = UsageSource(self.source).label
+        return f"{label} ({self.file_name})" if self.file_name else label
 
 
 @dataclass(frozen=True)
@@ -21,6 +41,9 @@ class MonthUsage:
     api_usage: int | None
     limit: int
     in_progress: bool = False  # the current month: its usage is a total so far
+    usage_id: int | None = None
+    # Newest first; empty for a month never recorded, or recorded before revisions were kept.
+    revisions: tuple[RevisionLine, ...] = field(default=(), compare=False)
 
     @property
     def period(self) -> str:
@@ -73,21 +96,47 @@ def usage_recent(*, customer_id: int, months: int = 12) -> list[Usage]:
 
 def usage_months(*, customer: Customer, months: int = 13) -> list[MonthUsage]:
     """Every month of the window (oldest first, ending this month), recorded or not, with the
-    customer's limit: what the customer page's chart and table show. One query."""
+    customer's limit and each recorded month's revisions (newest first): what the customer
+    page's chart and table show. One query: the months joined to their revisions and authors."""
     today = periods.today()
     window = [(today.year, today.month)]
     for _ in range(months - 1):
         window.append(periods.previous_month(*window[-1]))
     window.reverse()
-    recorded = dict(
-        ((u["year"], u["month"]), u["api_usage"])
-        for u in _between(Usage.objects.filter(customer=customer), window[0], window[-1]).values(
-            "year", "month", "api_usage"
+    recorded: dict[tuple[int, int], tuple[int, int]] = {}
+    revisions: dict[tuple[int, int], list[RevisionLine]] = {}
+    rows = (
+        _between(Usage.objects.filter(customer=customer), window[0], window[-1])
+        .values_list(
+            "id",
+            "year",
+            "month",
+            "api_usage",
+            "revisions__user__name",
+            "revisions__created_at",
+            "revisions__source",
+            "revisions__file_name",
+            "revisions__old_value",
+            "revisions__new_value",
         )
+        .order_by("year", "month", "-revisions__created_at", "-revisions__id")
     )
+    for usage_id, year, month, api_usage, who, when, source, file_name, old, new in rows:
+        recorded[(year, month)] = (usage_id, api_usage)
+        if when is not None:
+            line = RevisionLine(who, when, source, file_name, old, new)
+            revisions.setdefault((year, month), []).append(line)
     limit = customer.monthly_api_limit
     return [
-        MonthUsage(y, m, recorded.get((y, m)), limit, in_progress=(y, m) == window[-1])
+        MonthUsage(
+            y,
+            m,
+            recorded[(y, m)][1] if (y, m) in recorded else None,
+            limit,
+            in_progress=(y, m) == window[-1],
+            usage_id=recorded[(y, m)][0] if (y, m) in recorded else None,
+            revisions=tuple(revisions.get((y, m), ())),
+        )
         for y, m in window
     ]
 
@@ -100,3 +149,27 @@ def with_current_usage(customers: QuerySet[Customer]) -> QuerySet[Customer]:
         customer=OuterRef("pk"), year=today.year, month=today.month
     ).values("api_usage")[:1]
     return customers.annotate(current_usage=Subquery(this_month))
+
+
+def usage_revision_list(*, usage_id: int) -> QuerySet[UsageRevision]:
+    """The revisions of one customer-month, newest first, each with its author joined."""
+    return (
+        UsageRevision.objects.filter(usage_id=usage_id)
+        .select_related("user")
+        .order_by("-created_at", "-id")
+    )
+
+
+def usage_revised_rows(*, user: User, source: str, at: datetime) -> Iterator[tuple]:
+    """(customer_id, year, month, new value) of each customer-month that one recording by
+    `user` from `source` changed at `at` (its revisions' shared time) from an earlier value,
+    streamed in chunks: what bills.selectors.bill_list_stale takes, for an import of any size.
+    Months it created are left out: no bill was computed from a month that had no usage."""
+    return (
+        UsageRevision.objects.filter(
+            user=user, source=source, created_at=at, old_value__isnull=False
+        )
+        .order_by("id")
+        .values_list("usage__customer_id", "usage__year", "usage__month", "new_value")
+        .iterator(chunk_size=5_000)
+    )

@@ -23,7 +23,8 @@ from bills.services import lifecycle
 from bills.services.history import HistoryEntry, bill_save, bills_create
 from bills.services.lifecycle import billable_period, period_lock
 from bills.services.pricing import overage_amount_for, overage_units_for
-from customers.models import Customer
+from customers.models import TERMS_FIELDS, Customer
+from customers.selectors import Terms, customer_terms_for, customer_terms_of_month
 from usage.selectors import usage_of_month
 
 
@@ -38,7 +39,8 @@ class GenerationResult:
 
 
 def bill_create(*, customer_id: int, year: int, month: int, user: User) -> Bill:
-    """Bill one customer-month from its usage and the customer's terms, as a draft. If the
+    """Bill one customer-month from its usage and the customer's terms in force for that month
+    (customers.selectors.customer_terms_for), as a draft. If the
     month has a void bill not yet billed again, the new bill replaces it (the two link).
 
     Raises DomainError: forbidden (not Finance); invalid naming "customer_id" (no such
@@ -108,19 +110,20 @@ def _bill_new(
             # A billed month is a 409 whatever its usage says now (recompute that bill instead);
             # the usage is read under the month's lock, as generation reads it.
             api_usage = usage_of_month(customer_id=customer.pk, year=year, month=month)
-            units = overage_units_for(api_usage, customer.monthly_api_limit)
-            amount = overage_amount_for(units, customer.overage_unit_cost)
+            terms = customer_terms_for(customer=customer, year=year, month=month)
+            units = overage_units_for(api_usage, terms.monthly_api_limit)
+            amount = overage_amount_for(units, terms.overage_unit_cost)
             if units == 0:
                 raise DomainError.invalid(
                     f"No overage: {customer.name} used {api_usage:,} of "
-                    f"{customer.monthly_api_limit:,} API calls in {periods.label(year, month)}, "
+                    f"{terms.monthly_api_limit:,} API calls in {periods.label(year, month)}, "
                     "so there is nothing to bill.",
                     "customer_id",
                 )
             if amount == 0:
                 raise DomainError.invalid(
                     f"The amount rounds to 0.00: {units:,} calls over the limit at "
-                    f"{customer.overage_unit_cost} per call, so there is nothing to bill.",
+                    f"{terms.overage_unit_cost} per call, so there is nothing to bill.",
                     "customer_id",
                 )
             bill = Bill(
@@ -128,11 +131,12 @@ def _bill_new(
                 year=year,
                 month=month,
                 api_usage=api_usage,
-                monthly_api_limit=customer.monthly_api_limit,
+                monthly_api_limit=terms.monthly_api_limit,
                 overage_units=units,
-                overage_unit_cost=customer.overage_unit_cost,
+                overage_unit_cost=terms.overage_unit_cost,
                 overage_amount=amount,
-                requires_csm_approval=customer.require_csm_approval,
+                requires_csm_approval=terms.require_csm_approval,
+                terms_id=terms.id,
                 status=Status.DRAFT,
                 replaces=replaces,
             )
@@ -170,6 +174,7 @@ def bill_generate(
             period_lock(year, month)
             report(f"Reading customers and their usage for {periods.label(year, month)}...")
             now = timezone.now()
+            versions = customer_terms_of_month(year=year, month=month)
             new_bills = []
             # Not .iterator(): a server-side cursor makes PostgreSQL plan for the first rows
             # (cursor_tuple_fraction) and pick nested loops, 100x slower for the whole month.
@@ -181,11 +186,15 @@ def bill_generate(
                     reasons["already billed"] += 1
                     continue
                 api_usage = int(row["usage"] or 0)
-                units = overage_units_for(api_usage, row["monthly_api_limit"])
+                # The terms in force for the month; without versions, the customer's own.
+                terms = versions.get(row["id"]) or Terms(
+                    id=None, **{name: row[name] for name in TERMS_FIELDS}
+                )
+                units = overage_units_for(api_usage, terms.monthly_api_limit)
                 if units == 0:
                     reasons["no overage"] += 1
                     continue
-                amount = overage_amount_for(units, row["overage_unit_cost"])
+                amount = overage_amount_for(units, terms.overage_unit_cost)
                 if amount == 0:
                     reasons["amount rounds to 0.00"] += 1
                     continue
@@ -195,11 +204,12 @@ def bill_generate(
                         year=year,
                         month=month,
                         api_usage=api_usage,
-                        monthly_api_limit=row["monthly_api_limit"],
+                        monthly_api_limit=terms.monthly_api_limit,
                         overage_units=units,
-                        overage_unit_cost=row["overage_unit_cost"],
+                        overage_unit_cost=terms.overage_unit_cost,
                         overage_amount=amount,
-                        requires_csm_approval=row["require_csm_approval"],
+                        requires_csm_approval=terms.require_csm_approval,
+                        terms_id=terms.id,
                         status=Status.DRAFT,
                         created_at=now,
                         updated_at=now,

@@ -13,6 +13,7 @@ from billing_site.core.errors import DomainError
 from bills.models import Action, Bill, Status
 from bills.services import lifecycle
 from bills.services.history import Changes, HistoryEntry, bill_save, clean_comment
+from usage.analysis import usage_anomalies
 
 SLOT_LABELS = {"csm": "CSM", "sales": "Sales"}
 
@@ -21,6 +22,8 @@ def bill_approve(*, bill: Bill | int, user: User, comment: str = "") -> Bill:
     """Give the user's approval (the CSM slot for Customer Success, the Sales slot for Sales);
     the bill becomes approved once its approvals are complete (Bill.approvals_complete).
 
+    A bill whose month's usage looks suspicious (usage.analysis.usage_anomalies: far from the
+    customer's own history) needs a comment; the history keeps the reason.
     Raises DomainError: not_found; forbidden (not Sales or the customer's CSM); conflict (not a
     draft, or the user's slot is already filled); invalid naming "comment".
     """
@@ -29,6 +32,17 @@ def bill_approve(*, bill: Bill | int, user: User, comment: str = "") -> Bill:
         bill = lifecycle.bill_lock(bill=bill)
         require(user, Perm.APPROVE_BILL, bill)
         lifecycle.check(bill, "approve")
+        # A month whose usage looks suspicious (usage.analysis) is approved only with a reason,
+        # so a metering error is looked at before an invoice goes out.
+        suspicious = usage_anomalies(keys=[(bill.customer_id, bill.year, bill.month)]).get(
+            (bill.customer_id, bill.year, bill.month)
+        )
+        if suspicious and not comment:
+            raise DomainError.invalid(
+                f"The usage of this month looks suspicious ({suspicious}): say in a comment why "
+                "you approve it.",
+                "comment",
+            )
         slot = approval_slot(user)
         holder_id = getattr(bill, f"{slot}_approved_by_id")
         if holder_id is not None:
@@ -46,7 +60,7 @@ def bill_approve(*, bill: Bill | int, user: User, comment: str = "") -> Bill:
             action=Action.APPROVED,
             from_status=Status.DRAFT,
             comment=comment,
-            changes={"approval": slot},
+            changes={"approval": slot, **({"suspicious_usage": suspicious} if suspicious else {})},
         )
         return bill_save(bill=bill, entry=entry)
 

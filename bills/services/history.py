@@ -136,6 +136,8 @@ def describe_changes(changes: Changes | None, *, currency: str | None = None) ->
             lines.append(f"Undid the {str(value).replace('csm', 'CSM').replace('sales', 'Sales')}")
         elif key == "reason":
             lines.append(f"Because the {value}")
+        elif key == "suspicious_usage":
+            lines.append(f"Approved although the usage looked suspicious: {value}")
         elif key == "approvals_cleared":
             counts = "counts" if value == 1 else "count"
             lines.append(f"{value} earlier approval{'s' * (value != 1)} no longer {counts}")

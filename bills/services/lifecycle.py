@@ -186,9 +186,9 @@ def allows(bill: Bill, action: str) -> bool:
     if action == "revert" and bill.status == Status.DRAFT:
         return bill.approvals_given > 0  # only a partial approval can be undone on a draft
     if action in ("approve", "send"):
-        return not bill.usage_changed  # never approve or send what stale inputs computed
+        return not bill.inputs_changed  # never approve or send what stale inputs computed
     if action == "update" and bill.status == Status.APPROVED:
-        return bill.usage_changed
+        return bill.inputs_changed
     if action == "dismiss":
         return bill.usage_changed_after_sending
     if action == "rebill":
@@ -211,10 +211,15 @@ def check(bill: Bill, action: str) -> None:
     if action == "revert" and bill.status == Status.DRAFT:
         raise DomainError.conflict(f"Bill #{bill.pk} is a draft with no decision to undo.")
     if action in ("approve", "send") and bill.status in TRANSITIONS[action].from_statuses:
+        if bill.usage_changed:
+            raise DomainError.conflict(
+                f"Bill #{bill.pk} was computed from {bill.api_usage:,} API calls, but "
+                f"{periods.label(bill.year, bill.month)} now has {bill.month_usage():,}: "
+                "recompute first."
+            )
         raise DomainError.conflict(
-            f"Bill #{bill.pk} was computed from {bill.api_usage:,} API calls, but "
-            f"{periods.label(bill.year, bill.month)} now has {bill.month_usage():,}: recompute "
-            "first."
+            f"The customer's terms for {periods.label(bill.year, bill.month)} changed after "
+            f"bill #{bill.pk} was computed: recompute first."
         )
     if action == "dismiss" and bill.status == Status.SENT:
         raise DomainError.conflict(
@@ -229,7 +234,7 @@ def check(bill: Bill, action: str) -> None:
     if action == "revert":
         allowed = "approved, rejected or partly approved"
     if action == "update":
-        allowed = "draft or rejected (or approved with changed usage)"
+        allowed = "draft or rejected (or approved with changed usage or terms)"
     raise DomainError.conflict(
         f"Bill #{bill.pk} is {bill.status}; only {allowed} bills can be {transition.done}."
     )

@@ -22,6 +22,7 @@ from bills.services.pricing import (
     parse_unit_cost,
     reprice_needs_confirming,
 )
+from customers.selectors import customer_terms_for
 from usage.selectors import usage_of_month
 
 # The columns an update may change; the history row keeps each one's [before, after].
@@ -43,7 +44,8 @@ def bill_update(
     overage_unit_cost: Decimal | str | None = None,
     confirm: bool = False,
 ) -> Bill:
-    """Recompute the bill from the month's current usage and the customer's current terms; with
+    """Recompute the bill from the month's current usage and the customer's terms in force for
+    that month (customers.selectors.customer_terms_for); with
     `overage_unit_cost` (a price per call, see pricing.parse_unit_cost), reprice it instead.
     An approved bill may be recomputed while its month's usage differs from what it was
     computed from (SPEC "Bill lifecycle": recompute first).
@@ -64,15 +66,16 @@ def bill_update(
         customer = bill.customer
         before = {name: getattr(bill, name) for name in TRACKED_FIELDS}
         api_usage = usage_of_month(customer_id=customer.pk, year=bill.year, month=bill.month)
-        units = overage_units_for(api_usage, customer.monthly_api_limit)
+        terms = customer_terms_for(customer=customer, year=bill.year, month=bill.month)
+        units = overage_units_for(api_usage, terms.monthly_api_limit)
         if units == 0:
             raise DomainError.invalid(
-                f"With current usage ({api_usage:,}) and limit ({customer.monthly_api_limit:,}) "
+                f"With current usage ({api_usage:,}) and limit ({terms.monthly_api_limit:,}) "
                 f"there is no overage for {periods.label(bill.year, bill.month)}: nothing to bill. "
                 "Ask Sales or the CSM to reject the bill instead.",
                 "comment",
             )
-        cost = new_cost if new_cost is not None else customer.overage_unit_cost
+        cost = new_cost if new_cost is not None else terms.overage_unit_cost
         if overage_amount_for(units, cost) == 0:
             raise DomainError.invalid(
                 f"At {cost} per call the {units:,} calls over the limit come to 0.00: nothing to "
@@ -90,11 +93,12 @@ def bill_update(
                 "confirm",
             )
         bill.api_usage = api_usage
-        bill.monthly_api_limit = customer.monthly_api_limit
+        bill.monthly_api_limit = terms.monthly_api_limit
         bill.overage_units = units
         bill.overage_unit_cost = cost
         bill.overage_amount = overage_amount_for(units, cost)
-        bill.requires_csm_approval = customer.require_csm_approval
+        bill.requires_csm_approval = terms.require_csm_approval
+        bill.terms_id = terms.id
         changes = {
             name: [jsonable(before[name]), jsonable(getattr(bill, name))]
             for name in TRACKED_FIELDS

@@ -94,6 +94,7 @@ def test_bill_schema_has_the_documented_fields(schema):
         "created_at",
         "updated_at",
         "usage_changed",
+        "terms_changed",
         "usage_changed_after_sending",
         "usage_difference",
         "computed_at",

@@ -51,7 +51,10 @@ def test_month_end_over_http_with_bearer_tokens_only(db, password):
         {"customer_id": ids["Globex"], "year": year, "month": month, "api_usage": 600_000},
         {"customer_id": ids["Quiet Co"], "year": year, "month": month, "api_usage": 10},
     ]
-    assert call("post", "/api/usage", usage, token=fran) == (200, {"created": 3, "updated": 0})
+    assert call("post", "/api/usage", usage, token=fran) == (
+        200,
+        {"created": 3, "updated": 0, "unchanged": 0},
+    )
 
     # Finance generates the month: two customers have overage.
     status, generated = call("post", "/api/bills/generate", {"year": year, "month": month}, fran)

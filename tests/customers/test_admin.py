@@ -27,6 +27,8 @@ def test_staff_edit_the_billing_address_in_the_admin(staff_client, customer):
         "start_date": customer.start_date.isoformat(),
         "usage_records-TOTAL_FORMS": "0",
         "usage_records-INITIAL_FORMS": "0",
+        "terms_versions-TOTAL_FORMS": "0",
+        "terms_versions-INITIAL_FORMS": "0",
     }
     response = staff_client.post(url, data)
     assert response.status_code == 302, response.content.decode()[:2000]

@@ -134,7 +134,8 @@ def test_customer_page_runs_a_fixed_number_of_queries(
         make_bill(customer=customer, finance=finance, year=year, month=month)
         year, month = periods.previous_month(year, month)
     client = page_as(sales)
-    with django_assert_max_num_queries(5):
+    # session, user, customer, bills, usage months, the months' judgements, the terms versions
+    with django_assert_max_num_queries(7):
         response = client.get(f"/customers/{customer.pk}")
     assert response.status_code == 200  # the page itself, not a cheap redirect or error
 
@@ -197,3 +198,73 @@ def test_the_usage_table_marks_the_month_in_progress(page_as, sales, customer):
     html = page_as(sales).get(f"/customers/{customer.pk}").content.decode()
     label = f"{calendar.month_abbr[today.month]} {today.year}"
     assert f'{label}</time> <span class="chip">so far</span>' in html
+
+
+# --- usage against the limit: near, at and over, and the month in progress ----------------------
+
+
+def test_the_list_marks_near_at_and_over_exactly_not_by_the_rounded_percent(page_as, sales):
+    today = periods.today()
+    cases = {
+        "Below": (799_999, "", "80%"),  # reads 80%, is below it
+        "Near": (800_000, "near limit", "80%"),
+        "Almost": (999_999, "near limit", "100%"),  # reads 100%, is not at the limit
+        "At": (1_000_000, "at limit", "100%"),
+        "Over": (1_000_001, "over", "100%"),  # reads 100%, is over
+    }
+    for name, (usage, _, _) in cases.items():
+        customer = CustomerFactory(name=name, monthly_api_limit=1_000_000)
+        UsageFactory(customer=customer, year=today.year, month=today.month, api_usage=usage)
+    html = page_as(sales).get("/customers").content.decode()
+    for name, (_, marker, percent) in cases.items():
+        row = meter_of(html, name)
+        flags = re.findall(r'class="meter-flag[^"]*"[^>]*>([^<]+)<', row)
+        assert flags == ([marker] if marker else []), name
+        assert f'<span class="meter-pct">{percent}</span>' in row, name
+    assert "meter-near" in meter_of(html, "At") and "meter-over" in meter_of(html, "Over")
+    assert "meter-near" not in meter_of(html, "Below")
+
+
+def test_the_page_shows_this_month_and_its_projection(page_as, sales, customer, monkeypatch):
+    monkeypatch.setattr(periods, "today", lambda: date(2025, 3, 10))
+    UsageFactory(customer=customer, year=2025, month=3, api_usage=850_000)
+    html = page_as(sales).get(f"/customers/{customer.pk}").content.decode()
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+    # 850,000 x 31 / 10 = 2,635,000: 264% of the 1,000,000 limit (263.5, half-up).
+    assert "March 2025 so far 850,000 calls, 85% of the limit near limit" in text
+    assert "Projected by month end 2,635,000 calls, 264% of the limit over limit" in text
+    assert "usage so far ÷ 10 days elapsed × 31 days" in text
+    wide = re.search(r'<svg viewBox="0 0 960.*?</svg>', html, re.S).group(0)
+    assert wide.count('class="chart-projected"') == 1 and 'class="chart-projected-over"' in wide
+    assert "its dashed outline reaches the projection by month end, 2,635,000 calls" in wide
+    assert "March 2025 (so far): 850,000 calls; projected 2,635,000 by month end" in wide
+    assert "Projected by month end (2,635,000 calls)" in text
+
+
+def test_no_projection_without_usage_this_month(page_as, sales, customer):
+    html = page_as(sales).get(f"/customers/{customer.pk}").content.decode()
+    assert "no usage recorded yet" in html and "chart-projected" not in html
+
+
+def test_suspicious_months_are_marked_in_the_chart_and_listed(page_as, sales, customer):
+    year, month = periods.last_ended_month()
+    period, history = (year, month), []
+    for _ in range(6):
+        period = periods.previous_month(*period)
+        history.append(period)
+    for y, m in history:
+        UsageFactory(customer=customer, year=y, month=m, api_usage=100_000)
+    UsageFactory(customer=customer, year=year, month=month, api_usage=420_000)
+    html = page_as(sales).get(f"/customers/{customer.pk}").content.decode()
+    label = periods.label(year, month)
+    reason = "4.2x the 6-month median of 100,000"
+    wide = re.search(r'<svg viewBox="0 0 960.*?</svg>', html, re.S).group(0)
+    assert wide.count("data-flagged") == 1 and wide.count('class="chart-flag"') == 1
+    assert f"{label}: 420,000 calls. Suspicious: {reason}</title>" in wide
+    assert "Months marked with an exclamation mark look suspicious" in wide
+    section = html.split('id="suspicious-title"')[1].split("</section>")[0]
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", section))
+    assert f"{label} : 420,000 calls, {reason}" in text
+    # The oldest months have fewer than 3 recorded months before them: not judged.
+    oldest = [periods.label(*p)[:3] for p in history[-3:]]
+    assert "Not judged, not enough history" in text and all(m in text for m in oldest)

@@ -1,4 +1,5 @@
-"""Finance records a month of usage from a CSV file, and follows the hint to a stale bill."""
+"""Finance records usage from a CSV file: a bad line is named with its value, the fixed file is
+previewed, confirmed, and the customer page shows the new total with its revision."""
 
 import re
 
@@ -7,71 +8,105 @@ from playwright.sync_api import expect
 
 from billing_site.core import periods
 from tests.factories import CustomerFactory, UsageFactory, make_bill
-from usage.models import Usage
+from usage.models import Usage, UsageRevision
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def test_finance_uploads_a_csv_and_sees_the_summary(page, login, finance, shot):
+def choose_file(page, name: str, content: str) -> None:
+    upload = page.get_by_role("form", name="Upload a file")
+    upload.get_by_label("CSV file").set_input_files(
+        {"name": name, "mimeType": "text/csv", "buffer": content.encode()}
+    )
+    upload.get_by_role("button", name="Upload and preview").click()
+
+
+def test_finance_fixes_a_bad_line_previews_and_confirms_a_file(page, login, finance, shot):
     year, month = periods.last_ended_month()
+    label = periods.label(year, month)
     acme = CustomerFactory(name="Acme Corp")
-    globex = CustomerFactory(name="Globex")
+    CustomerFactory(name="Globex")
     UsageFactory(customer=acme, year=year, month=month, api_usage=900_000)
-    bill = make_bill(customer=globex, finance=finance, api_usage=1_500_000)
     login(finance)
     page.goto("/usage/record")
     expect(page.get_by_role("heading", name="Record usage", exact=True)).to_be_visible()
-    shot("usage-record")
 
-    csv = (
+    # One bad line: the page names it, its column and what it holds; nothing is written.
+    bad = (
         "customer,year,month,api_usage\n"
         f"Acme Corp,{year},{month},1250000\n"
-        f"Globex,{year},{month},1800000\n"
+        f"Globex,{year},{month},1.800.000\n"
     )
-    upload = page.get_by_role("form", name="Upload a file")
-    upload.get_by_label("CSV file").set_input_files(
-        {"name": "october.csv", "mimeType": "text/csv", "buffer": csv.encode()}
-    )
-    upload.get_by_role("button", name="Upload and record").click()
+    choose_file(page, "october.csv", bad)
+    expect(page.get_by_role("alert")).to_contain_text("Nothing was recorded")
+    rows = page.locator("table.row-errors tbody tr")
+    expect(rows).to_have_count(1)
+    expect(rows.nth(0)).to_contain_text("3")
+    expect(rows.nth(0)).to_contain_text("“1.800.000” is not a whole number: type digits only.")
+    shot("usage-record-bad-line")
+    assert Usage.objects.get().api_usage == 900_000
 
+    # Fixed: the preview shows what would change, still writing nothing.
+    choose_file(page, "october.csv", bad.replace("1.800.000", "1800000"))
+    preview = page.get_by_role("region", name="Preview of october.csv")
+    expect(preview).to_contain_text(
+        "Nothing is recorded yet. 2 rows, 2 to change: 1 new month, 1 changed, 0 unchanged."
+    )
+    changed = preview.locator("table.preview-changed tbody tr")
+    expect(changed).to_have_count(1)
+    expect(changed.nth(0)).to_contain_text("Acme Corp")
+    expect(changed.nth(0)).to_contain_text("900,000")
+    expect(changed.nth(0)).to_contain_text("1,250,000")
+    expect(preview.locator("table.preview-new tbody tr")).to_contain_text("Globex")
+    shot("usage-record-preview")
+    assert Usage.objects.get().api_usage == 900_000
+
+    # Confirm: recorded, with a revision per change.
+    preview.get_by_role("button", name="Confirm and record 2 changes").click()
     expect(page.locator(".flash-success .flash-text")).to_have_text(
-        "Recorded 2 months: 0 new, 2 updated."
+        "Recorded 2 rows, 2 changed: 1 new, 1 updated, 0 unchanged."
     )
-    summary = page.get_by_role("status").filter(has_text="customers in")
-    expect(summary).to_contain_text(f"2 customers in {periods.label(year, month)}")
-    hint = page.get_by_role("note")
-    expect(hint).to_contain_text(
-        "1 bill was computed from older usage; recompute it from the bill page."
-    )
-    shot("usage-record-done")
     assert dict(Usage.objects.values_list("customer__name", "api_usage")) == {
         "Acme Corp": 1_250_000,
         "Globex": 1_800_000,
     }
+    assert UsageRevision.objects.count() == 2
 
+    # The customer page shows the new total and, folded, the change that made it.
+    page.goto(f"/customers/{acme.pk}")
+    row = page.locator("tr", has=page.locator(f'time[datetime="{year}-{month:02d}"]'))
+    expect(row).to_contain_text("1,250,000")
+    changes = row.locator("details.revisions")
+    expect(changes.locator("li")).not_to_be_visible()
+    changes.get_by_text("1 change").click()
+    expect(changes.locator("li")).to_have_count(1)
+    expect(changes.locator("li")).to_contain_text("900,000 → 1,250,000")
+    expect(changes.locator("li")).to_contain_text("by fiona")
+    expect(changes.locator("li")).to_contain_text("via a CSV upload (october.csv)")
+    expect(changes.get_by_text(f"1 change to {label}")).to_be_attached()
+    shot("customer-usage-revisions")
+
+
+def test_confirming_flags_the_bills_computed_from_older_usage(page, login, finance):
+    year, month = periods.last_ended_month()
+    globex = CustomerFactory(name="Globex")
+    bill = make_bill(customer=globex, finance=finance, api_usage=1_500_000)
+    login(finance)
+    page.goto("/usage/record")
+    choose_file(page, "late.csv", f"customer,year,month,api_usage\nGlobex,{year},{month},1800000\n")
+    expect(page.get_by_role("note")).to_contain_text(
+        "1 bill was computed from other totals and will be flagged for recomputing"
+    )
+    page.get_by_role("button", name="Confirm and record 1 change").click()
+    hint = page.get_by_role("note")
+    expect(hint).to_contain_text(
+        "1 bill was computed from older usage; recompute it from the bill page."
+    )
     hint.get_by_role("link", name=f"Globex, {bill.period}").click()
     expect(page).to_have_url(re.compile(rf"/bills/{bill.pk}$"))
     expect(
         page.get_by_text("This bill was computed from older usage: recompute it.")
     ).to_be_visible()
-
-
-def test_a_bad_file_lists_its_lines_and_records_nothing(page, login, finance, shot):
-    acme = CustomerFactory(name="Acme Corp")
-    login(finance)
-    page.goto("/usage/record")
-    csv = f"customer_id,year,month,api_usage\n{acme.pk},2025,3,-1\n{acme.pk},2025,13,5\n"
-    page.get_by_label("CSV file").set_input_files(
-        {"name": "bad.csv", "mimeType": "text/csv", "buffer": csv.encode()}
-    )
-    page.get_by_role("button", name="Upload and record").click()
-    expect(page.get_by_role("alert")).to_contain_text("Nothing was recorded")
-    rows = page.locator("table.row-errors tbody tr")
-    expect(rows).to_have_count(2)
-    expect(rows.nth(0)).to_contain_text("Usage must be between 0")
-    expect(rows.nth(1)).to_contain_text("Enter a month from 1 to 12.")
-    shot("usage-record-errors")
-    assert not Usage.objects.exists()
 
 
 def test_finance_records_one_month_by_hand(page, login, finance):
@@ -85,7 +120,7 @@ def test_finance_records_one_month_by_hand(page, login, finance):
     form.get_by_label("API usage").fill("1250000")
     form.get_by_role("button", name="Record usage").click()
     expect(page.locator(".flash-success .flash-text")).to_have_text(
-        "Recorded 1 month: 1 new, 0 updated."
+        "Recorded 1 row, 1 changed: 1 new, 0 updated, 0 unchanged."
     )
     assert Usage.objects.get(customer=acme, year=2025, month=3).api_usage == 1_250_000
 

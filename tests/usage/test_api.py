@@ -10,7 +10,7 @@ import pytest
 
 from billing_site.core import periods
 from tests.factories import CustomerFactory
-from usage.models import Usage
+from usage.models import Usage, UsageRevision
 from usage.services import MAX_ITEMS
 
 
@@ -165,7 +165,7 @@ def test_bad_usage_filter_is_a_400_naming_it(finance, api_as, query, field):
 def test_finance_records_one_month(finance, api_as, customer):
     response = api_as(finance).post("/api/usage", _item(customer))
     assert response.status_code == 200
-    assert response.json() == {"created": 1, "updated": 0}
+    assert response.json() == {"created": 1, "updated": 0, "unchanged": 0}
     assert Usage.objects.get().api_usage == 1_500_000
 
 
@@ -173,8 +173,16 @@ def test_finance_records_a_batch_and_replaces_existing_totals(finance, api_as, c
     Usage.objects.create(customer=customer, year=2025, month=1, api_usage=1)
     batch = [_item(customer, month=m, api_usage=10 * m) for m in (1, 2, 3)]
     response = api_as(finance).post("/api/usage", batch)
-    assert response.json() == {"created": 2, "updated": 1}
+    assert response.json() == {"created": 2, "updated": 1, "unchanged": 0}
     assert dict(Usage.objects.values_list("month", "api_usage")) == {1: 10, 2: 20, 3: 30}
+
+
+def test_the_same_batch_again_changes_nothing_and_says_so(finance, api_as, customer):
+    batch = [_item(customer, month=m, api_usage=10 * m) for m in (1, 2, 3)]
+    api_as(finance).post("/api/usage", batch)
+    response = api_as(finance).post("/api/usage", batch)
+    assert response.json() == {"created": 0, "updated": 0, "unchanged": 3}
+    assert UsageRevision.objects.count() == 3
 
 
 def test_usage_accepts_64_bit_totals(finance, api_as, customer):
@@ -208,6 +216,21 @@ def test_bad_items_are_named_by_index_and_field_and_nothing_is_written(finance, 
     assert list(errors["6"]) == ["colour"]
     assert list(errors["7"]) == ["month"]  # the same customer-month twice
     assert list(errors["8"]) == ["non_field_errors"]
+    # Each message names what was sent.
+    assert errors["1"]["api_usage"] == [
+        "-5 is out of range: usage must be between 0 and 9223372036854775807."
+    ]
+    assert errors["3"]["customer_id"] == ["No customer has id 999999."]
+    assert errors["4"] == {
+        "month": ["13 is out of range: enter a month from 1 to 12."],
+        "api_usage": ['Enter a whole number as a JSON integer, not the string "lots".'],
+    }
+    assert errors["7"]["month"] == [
+        f"Item 2 already sets customer {customer.pk}, 2025-03; send it once."
+    ]
+    assert errors["8"] == {
+        "non_field_errors": ['Each item must be an object, not the string "not an object".']
+    }
     assert not Usage.objects.exists()
 
 
@@ -249,5 +272,5 @@ def test_batch_of_10000_items_is_recorded(finance, api_as):
     assert len(batch) == MAX_ITEMS
     response = api_as(finance).post("/api/usage", batch)
     assert response.status_code == 200, response.content[:500]
-    assert response.json() == {"created": MAX_ITEMS, "updated": 0}
-    assert Usage.objects.count() == MAX_ITEMS
+    assert response.json() == {"created": MAX_ITEMS, "updated": 0, "unchanged": 0}
+    assert Usage.objects.count() == MAX_ITEMS == UsageRevision.objects.count()

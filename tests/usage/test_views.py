@@ -1,4 +1,5 @@
-"""/usage/record: Finance records one customer-month by hand or a CSV file of them."""
+"""/usage/record: Finance records one customer-month by hand, or previews a CSV file of them and
+confirms it. The preview and Confirm rules are in test_views_preview.py."""
 
 import re
 
@@ -26,10 +27,24 @@ def fiona(page_as, finance):
 
 
 def upload(client, content: bytes | str, name: str = "usage.csv", **extra):
+    """Post the file: the answer is its preview (or its problems)."""
     if isinstance(content, str):
         content = content.encode()
     file = SimpleUploadedFile(name, content, content_type="text/csv")
     return client.post(URL, {"form": "upload", "upload-file": file}, **extra)
+
+
+def confirm(client, preview, **extra):
+    """Press the preview's Confirm button."""
+    token = re.search(r'name="upload" value="([^"]+)"', preview.content.decode())[1]
+    return client.post(URL, {"form": "confirm", "upload": token}, **extra)
+
+
+def record_file(client, content: bytes | str, name: str = "usage.csv"):
+    """Upload the file and confirm its preview."""
+    preview = upload(client, content, name)
+    assert preview.status_code == 200
+    return confirm(client, preview)
 
 
 def entry(client, who, **overrides):
@@ -129,6 +144,11 @@ def test_csrf_is_enforced(finance, customer):
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', text(browser.get(URL)))[1]
     file = SimpleUploadedFile("u.csv", f"{HEADER}{customer.pk},2025,3,7\n".encode())
     data = {"csrfmiddlewaretoken": token, "form": "upload", "upload-file": file}
+    preview = browser.post(URL, data)
+    assert preview.status_code == 200 and not Usage.objects.exists()
+    upload_id = re.search(r'name="upload" value="([^"]+)"', text(preview))[1]
+    assert browser.post(URL, {"form": "confirm", "upload": upload_id}).status_code == 403
+    data = {"csrfmiddlewaretoken": token, "form": "confirm", "upload": upload_id}
     assert browser.post(URL, data).status_code == 200
     assert Usage.objects.get().api_usage == 7
 
@@ -147,7 +167,7 @@ def test_finance_records_one_month(fiona, customer):
     response = entry(fiona, customer)
     assert response.status_code == 200
     html = text(response)
-    assert "Recorded 1 month: 1 new, 0 updated." in html
+    assert "Recorded 1 row, 1 changed: 1 new, 0 updated, 0 unchanged." in html
     assert "flash-success" in html and 'role="status"' in html
     assert "1 customer in March 2025" in plain(response)
     assert Usage.objects.get(customer=customer, year=YEAR, month=MONTH).api_usage == 1_250_000
@@ -159,18 +179,33 @@ def test_finance_records_one_month(fiona, customer):
 def test_recording_a_month_again_replaces_it(fiona, customer):
     UsageFactory(customer=customer, year=YEAR, month=MONTH, api_usage=10)
     html = text(entry(fiona, customer, api_usage=2**63 - 1))
-    assert "Recorded 1 month: 0 new, 1 updated." in html
+    assert "Recorded 1 row, 1 changed: 0 new, 1 updated, 0 unchanged." in html
     assert Usage.objects.get().api_usage == 2**63 - 1
+
+
+def test_recording_the_same_total_again_says_nothing_changed(fiona, customer):
+    UsageFactory(customer=customer, year=YEAR, month=MONTH, api_usage=1_250_000)
+    html = text(entry(fiona, customer, api_usage=1_250_000))
+    assert "Recorded 1 row, 0 changed: 0 new, 0 updated, 1 unchanged." in html
 
 
 @pytest.mark.parametrize(
     ("overrides", "field", "message"),
     [
-        ({"api_usage": -1}, "api_usage", "Usage must be between 0 and 9223372036854775807."),
-        ({"api_usage": 2**63}, "api_usage", "Usage must be between 0 and 9223372036854775807."),
+        (
+            {"api_usage": -1},
+            "api_usage",
+            "“-1” is out of range: usage must be between 0 and 9223372036854775807.",
+        ),
+        (
+            {"api_usage": 2**63},
+            "api_usage",
+            "“9223372036854775808” is out of range: usage must be between 0 and "
+            "9223372036854775807.",
+        ),
         ({"api_usage": "12k"}, "api_usage", "“12k” is not a whole number: type digits only."),
         ({"api_usage": ""}, "api_usage", "This field is required."),
-        ({"year": 1999}, "year", "Enter a year between 2000 and 2999."),
+        ({"year": 1999}, "year", "“1999” is out of range: enter a year between 2000 and 2999."),
         ({"month": 13}, "month", "Select a valid choice. 13 is not one of the available choices."),
         ({"customer": 999_999}, "customer", "Select a valid choice."),
         ({"customer": 2**70}, "customer", "Select a valid choice."),
@@ -221,7 +256,7 @@ def test_what_was_typed_is_shown_escaped_and_shortened(fiona, customer):
 
 
 def test_digits_with_surrounding_spaces_are_recorded(fiona, customer):
-    assert "Recorded 1 month" in text(entry(fiona, customer, api_usage=" 1250000 ", year=" 2025"))
+    assert "Recorded 1 row" in text(entry(fiona, customer, api_usage=" 1250000 ", year=" 2025"))
     assert Usage.objects.get().api_usage == 1_250_000
 
 
@@ -229,7 +264,7 @@ def test_a_future_month_is_refused_by_the_service(fiona, customer):
     today = periods.today()
     year, month = periods.next_month(today.year, today.month)
     html = text(entry(fiona, customer, year=year, month=month))
-    assert "This month is in the future" in html and "field-month has-error" in html
+    assert f"{year}-{month:02d} is in the future" in html and "field-month has-error" in html
     assert not Usage.objects.exists()
 
 
@@ -245,10 +280,10 @@ def test_a_csv_file_records_every_row(fiona, customer):
         f"{globex.pk},2025,3,20\n"
         f"{globex.pk},2025,4,30\n"
     )
-    response = upload(fiona, csv)
+    response = record_file(fiona, csv)
     assert response.status_code == 200
     html = text(response)
-    assert "Recorded 3 months: 2 new, 1 updated." in html
+    assert "Recorded 3 rows, 3 changed: 2 new, 1 updated, 0 unchanged." in html
     assert "2 customers in March 2025" in plain(response)
     assert "1 customer in April 2025" in plain(response)
     assert sorted(Usage.objects.values_list("customer__name", "month", "api_usage")) == [
@@ -271,12 +306,17 @@ def test_several_bad_rows_are_each_reported_by_line_and_nothing_is_written(fiona
     )
     response = upload(fiona, csv)
     assert response.status_code == 200
+    acme = customer.pk
     assert row_errors(response) == [
-        ("3", "api_usage", "Usage must be between 0 and 9223372036854775807."),
-        ("5", "month", "Enter a month from 1 to 12."),
+        (
+            "3",
+            "api_usage",
+            "“-5” is out of range: usage must be between 0 and 9223372036854775807.",
+        ),
+        ("5", "month", "“13” is out of range: enter a month from 1 to 12."),
         ("5", "api_usage", "This field is required."),
-        ("6", "month", "Line 2 already sets this customer-month; keep one."),
-        ("7", "the row", "Expected 4 values, found 2."),
+        ("6", "month", f"Line 2 already sets customer {acme}, 2025-03; keep one."),
+        ("7", "the row", f"Expected 4 values, found 2: “{acme},2025”."),
         ("8", "api_usage", "“1,000” is not a whole number: type digits only."),
     ]
     html = text(response)
@@ -293,8 +333,8 @@ def test_an_unknown_customer_id_is_reported(fiona, customer):
 def test_customers_may_be_named_instead_of_numbered(fiona, customer):
     CustomerFactory(name="Globex, Inc.")
     csv = 'customer,year,month,api_usage\nAcme Corp,2025,3,10\n"Globex, Inc.",2025,3,20\n'
-    html = text(upload(fiona, csv))
-    assert "Recorded 2 months: 2 new, 0 updated." in html
+    html = text(record_file(fiona, csv))
+    assert "Recorded 2 rows, 2 changed: 2 new, 0 updated, 0 unchanged." in html
     assert dict(Usage.objects.values_list("customer__name", "api_usage")) == {
         "Acme Corp": 10,
         "Globex, Inc.": 20,
@@ -318,7 +358,7 @@ def test_a_name_must_match_exactly_one_customer(fiona, customer):
         ("3", "customer", f"Several customers are named “Initech” (ids {ids}); use customer_id."),
         ("4", "customer", "No customer is named “Nobody”."),
         ("5", "customer", "This field is required."),
-        ("6", "month", "Enter a month from 1 to 12."),
+        ("6", "month", "“13” is out of range: enter a month from 1 to 12."),
     ]
     assert not Usage.objects.exists()
 
@@ -339,9 +379,9 @@ def test_an_unreadable_row_does_not_hide_the_other_rows_problems(fiona, customer
         f"{customer.pk},2025,3,11\n"
     )
     assert row_errors(upload(fiona, csv)) == [
-        ("2", "the row", "Expected 4 values, found 2."),
+        ("2", "the row", f"Expected 4 values, found 2: “{customer.pk},2025”."),
         ("4", "customer_id", f"No customer has id {customer.pk + 99}."),
-        ("5", "month", "Line 3 already sets this customer-month; keep one."),
+        ("5", "month", f"Line 3 already sets customer {customer.pk}, 2025-03; keep one."),
     ]
     assert not Usage.objects.exists()
 
@@ -350,8 +390,8 @@ def test_spreadsheet_habits_are_accepted(fiona, customer):
     # Excel's "CSV UTF-8": a byte order mark, CRLF, titled columns, semicolons in some locales,
     # trailing empty cells, columns in another order.
     csv = f"\ufeffAPI usage;Month;Year;Customer ID;\r\n7;3;2025;{customer.pk};\r\n;;;;\r\n"
-    html = text(upload(fiona, csv.encode("utf-8")))
-    assert "Recorded 1 month: 1 new, 0 updated." in html
+    html = text(record_file(fiona, csv.encode("utf-8")))
+    assert "Recorded 1 row, 1 changed: 1 new, 0 updated, 0 unchanged." in html
     assert Usage.objects.get().api_usage == 7
 
 
@@ -399,21 +439,31 @@ def test_a_file_that_cannot_be_read_is_a_form_error(fiona, customer, content, me
     assert not Usage.objects.exists()
 
 
-def test_a_file_over_2_mb_is_refused_unread(fiona, customer):
+def test_a_file_over_5_mb_is_refused_unread_and_sent_to_the_command(fiona, customer):
     body = f"{customer.pk},2025,3,1\n".encode() * (MAX_BYTES // 10)
     content = b"customer_id,year,month,api_usage\n" + body
     assert len(content) > MAX_BYTES
     html = text(upload(fiona, content))
-    assert "upload at most 2 MB (10,000 rows) at a time." in html and "has-error" in html
-    assert not Usage.objects.exists()
+    assert (
+        "the page takes at most 5 MB (50,000 rows). Split it, or record it from the shell with "
+        "manage.py import_usage." in html
+    )
+    assert "has-error" in html and not Usage.objects.exists()
 
 
-def test_a_file_over_10000_rows_is_refused(fiona):
+def test_a_file_over_50000_rows_is_refused_and_sent_to_the_command(fiona):
     customers = CustomerFactory.create_batch(2)
     rows = "".join(f"{customers[i % 2].pk},2025,3,{i}\n" for i in range(MAX_ROWS + 1))
     html = text(upload(fiona, "customer_id,year,month,api_usage\n" + rows))
-    assert "The file has more than 10,000 rows; split it and upload each part." in html
+    assert (
+        "The file has more than 50,000 rows; split it, or record it from the shell with "
+        "manage.py import_usage." in html
+    )
     assert not Usage.objects.exists()
+
+
+def test_the_page_points_big_files_to_the_command(fiona):
+    assert "More than 50,000 rows? Record the file from the shell" in plain(fiona.get(URL))
 
 
 def test_a_missing_file_is_a_form_error(fiona):
@@ -421,18 +471,19 @@ def test_a_missing_file_is_a_form_error(fiona):
     assert "field-file has-error" in html and "This field is required." in html
 
 
-def test_10000_rows_take_a_fixed_number_of_queries(fiona):
-    def run(n: int) -> int:
-        Usage.objects.all().delete()
+def test_a_file_takes_a_fixed_number_of_queries_to_preview_and_to_confirm(fiona):
+    def run(year: int, n: int) -> tuple[int, int]:
         customers = CustomerFactory.create_batch(n)
         csv = "customer,year,month,api_usage\n" + "".join(
-            f"{c.name},2025,3,{i}\n" for i, c in enumerate(customers)
+            f"{c.name},{year},3,{i}\n" for i, c in enumerate(customers)
         )
-        with CaptureQueriesContext(connection) as queries:
-            assert "Recorded" in text(upload(fiona, csv))
-        return len(queries)
+        with CaptureQueriesContext(connection) as previewing:
+            preview = upload(fiona, csv)
+        with CaptureQueriesContext(connection) as confirming:
+            assert "Recorded" in text(confirm(fiona, preview))
+        return len(previewing), len(confirming)
 
-    assert run(3) == run(60)
+    assert run(2024, 3) == run(2025, 60)
 
 
 # --- stale bills ---------------------------------------------------------------------------
@@ -459,8 +510,8 @@ def test_recording_over_computed_bills_says_which_to_recompute(fiona, billed):
         f"{globex.customer_id},{y},{m},1500000\n"  # the same as its bill: not stale
         f"{initech.customer_id},{y},{m},9\n"  # sent: history, not recomputed
     )
-    html = text(upload(fiona, csv))
-    assert "Recorded 3 months: 0 new, 3 updated." in html
+    html = text(record_file(fiona, csv))
+    assert "Recorded 3 rows, 2 changed: 0 new, 2 updated, 1 unchanged." in html
     assert "1 bill was computed from older usage; recompute it from the bill page." in html
     hint = re.search(r'<div class="alert alert-warn stale-bills".*?</div>', html).group(0)
     assert f'href="/bills/{acme.pk}"' in hint and "1,500,000" in hint and "1,800,000" in hint
@@ -484,8 +535,8 @@ def test_a_changed_total_flags_exactly_the_bills_not_yet_sent(fiona, finance):
     csv = "customer,year,month,api_usage\n" + "".join(
         f"{name},{year},{month},1800000\n" for name in bills.values()
     )
-    html = text(upload(fiona, csv))
-    assert "Recorded 5 months: 0 new, 5 updated." in html
+    html = text(record_file(fiona, csv))
+    assert "Recorded 5 rows, 5 changed: 0 new, 5 updated, 0 unchanged." in html
     hint = re.search(r'<div class="alert alert-warn stale-bills".*?</div>', html).group(0)
     flagged = {
         bills[int(pk)]: status
@@ -510,8 +561,9 @@ def test_several_stale_bills_are_listed_in_a_fixed_number_of_queries(fiona, fina
         csv = "customer_id,year,month,api_usage\n" + "".join(
             f"{b.customer_id},{year},{month},3000000\n" for b in bills
         )
+        preview = upload(fiona, csv)
         with CaptureQueriesContext(connection) as queries:
-            html = text(upload(fiona, csv))
+            html = text(confirm(fiona, preview))
         return len(queries), html
 
     few, html = run(2)

@@ -1,0 +1,334 @@
+"""A batch of usage rows checked and written set-based, in SQL, inside the caller's transaction.
+
+Every way usage comes in ends here: the API's batches, the record page (one month, or a file's
+preview and its Confirm), the admin and `import_usage`. The rows go into a temporary staging
+table (PostgreSQL: COPY; otherwise, or when asked, batched INSERTs), are checked there with a
+few queries whatever their number (ranges, months in the future, unknown customers, a
+customer-month set twice), compared with the recorded usage, and written with ONE upsert and ONE
+insert of their revisions. Only rows whose value changes are written; the others are counted.
+
+    with transaction.atomic(), UsageBatch(numbered="item") as batch:
+        batch.add(rows)                      # (row number, customer_id, year, month, api_usage)
+        errors, bad = batch.check(today=periods.today())
+        result = batch.write(user=..., source=..., file_name=...)
+"""
+
+# ruff: noqa: S608 - the statements are built from model table names and constants only; every
+# value goes in as a bound parameter (or, for the date and a cap, as an int formatted by us).
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
+from itertools import islice
+
+from django.db import connection
+from django.utils import timezone
+
+from accounts.models import User
+from billing_site.core import periods
+from customers.models import Customer
+from usage.models import Usage, UsageRevision
+from usage.services.rows import (
+    DUPLICATE,
+    FUTURE_MONTH,
+    MAX_ID,
+    MAX_USAGE,
+    OUT_OF_RANGE,
+    TEXT,
+    UNKNOWN_CUSTOMER,
+    UsageRowError,
+    duplicate_message,
+    future_month_message,
+    unknown_customer_message,
+    usage_row_parse,
+)
+
+# (row number, customer_id, year, month, api_usage[, the value expected now or None]): numbers
+# whose grammar is checked; their ranges are checked here, in SQL.
+StagedRow = tuple[int, ...]
+
+CHUNK = 10_000
+_FIELD_ORDER = {"": 0, "customer_id": 1, "year": 2, "month": 3, "api_usage": 4}
+
+
+@dataclass(frozen=True)
+class UsageResult:
+    """What a recording did: customer-months created, updated (a new value) and unchanged (sent
+    again with the value they hold: not written, no revision)."""
+
+    created: int
+    updated: int
+    unchanged: int = 0
+
+    @property
+    def changed(self) -> int:
+        return self.created + self.updated
+
+    @property
+    def total(self) -> int:
+        return self.created + self.updated + self.unchanged
+
+    def as_dict(self) -> dict[str, int]:
+        return {"created": self.created, "updated": self.updated, "unchanged": self.unchanged}
+
+
+@dataclass(frozen=True)
+class UsageChange:
+    """A customer-month whose total a batch changes: `old` None when the month is new."""
+
+    row: int
+    customer_id: int
+    customer_name: str
+    year: int
+    month: int
+    old: int | None
+    new: int
+
+    @property
+    def label(self) -> str:
+        return periods.label(self.year, self.month)
+
+
+class UsageBatch:
+    """The staging tables of one batch, inside a transaction (see the module's docstring).
+
+    `numbered`: "item" (an index in a batch) or "line" (a file's line), for the duplicate's
+    sentence. `copy`: stage with COPY (the default on PostgreSQL) or with batched INSERTs (the
+    only way on SQLite; forced with copy=False).
+    """
+
+    def __init__(self, *, numbered: str = "item", copy: bool | None = None):
+        self.vendor = connection.vendor
+        self.postgres = self.vendor == "postgresql"
+        self.copy = self.postgres if copy is None else copy
+        self.numbered = numbered
+        self.staged = 0
+        schema = "pg_temp" if self.postgres else "temp"
+        self.stage, self.diff = f"{schema}.usage_stage", f"{schema}.usage_diff"
+        self.usage = Usage._meta.db_table
+
+    def __enter__(self) -> UsageBatch:
+        if not connection.in_atomic_block:
+            raise RuntimeError("A usage batch runs inside transaction.atomic().")
+        self._sql(f"DROP TABLE IF EXISTS {self.stage}")
+        self._sql(f"DROP TABLE IF EXISTS {self.diff}")
+        self._sql(
+            "CREATE TEMP TABLE usage_stage (row_no BIGINT NOT NULL, customer_id BIGINT NOT NULL,"
+            " year BIGINT NOT NULL, month BIGINT NOT NULL, api_usage BIGINT NOT NULL,"
+            " expected BIGINT NULL)"
+        )
+        return self
+
+    def __exit__(self, exc_type, exc, traceback) -> None:
+        # On an error the caller's transaction is rolled back, and the tables with it.
+        if exc_type is None:
+            self._sql(f"DROP TABLE IF EXISTS {self.stage}")
+            self._sql(f"DROP TABLE IF EXISTS {self.diff}")
+
+    # --- staging ---------------------------------------------------------------------------
+
+    def add(self, rows: Iterable[StagedRow]) -> int:
+        """Stage rows (consumed as they come: a generator is never held whole). Returns how
+        many were staged."""
+        before = self.staged
+        if self.copy:
+            self._copy(rows)
+        else:
+            self._insert(rows)
+        if self.postgres:
+            # Temporary tables are never analysed by autovacuum; without statistics the planner
+            # takes a million staged rows for a thousand and joins them in nested loops.
+            self._sql(f"ANALYZE {self.stage}")
+        return self.staged - before
+
+    def _copy(self, rows: Iterable[StagedRow]) -> None:
+        columns = "row_no, customer_id, year, month, api_usage, expected"
+        with (
+            connection.cursor() as cursor,
+            cursor.cursor.copy(f"COPY {self.stage} ({columns}) FROM STDIN") as copy,
+        ):
+            for chunk in _chunks(rows):
+                copy.write("".join(_copy_line(row) for row in chunk))
+                self.staged += len(chunk)
+
+    def _insert(self, rows: Iterable[StagedRow]) -> None:
+        sql = f"INSERT INTO {self.stage} VALUES (%s, %s, %s, %s, %s, %s)"
+        with connection.cursor() as cursor:
+            for chunk in _chunks(rows):
+                cursor.executemany(sql, [_six(row) for row in chunk])
+                self.staged += len(chunk)
+
+    # --- checking --------------------------------------------------------------------------
+
+    def check(self, *, today: date, cap: int | None = None) -> tuple[list[UsageRowError], int]:
+        """Every staged row's problems that need the database or the date, by row: a value out
+        of its range, a month after `today`'s, an unknown customer, a customer-month set twice
+        (the later rows, naming the first). Each row gets the first kind that applies, in that
+        order. Returns (the errors, at most `cap` rows' worth when capped; how many rows are
+        bad). Four queries however many rows."""
+        limit = f" ORDER BY s.row_no LIMIT {int(cap)}" if cap else " ORDER BY s.row_no"
+        # Compared, not computed (year * 12 + month): an unchecked year could overflow.
+        future_sql = f"s.year > {today.year} OR (s.year = {today.year} AND s.month > {today.month})"
+        ok = f"({_IN_RANGE}) AND NOT ({future_sql})"
+        customers = Customer._meta.db_table
+        errors: list[UsageRowError] = []
+        ranged = self._rows(
+            "SELECT s.row_no, s.customer_id, s.year, s.month, s.api_usage, COUNT(*) OVER ()"
+            f" FROM {self.stage} s WHERE NOT ({_IN_RANGE}){limit}"
+        )
+        for row, customer_id, year, month, api_usage, _ in ranged:
+            raw = {"customer_id": customer_id, "year": year, "month": month, "api_usage": api_usage}
+            _, found = usage_row_parse(raw=raw, row=row, source=TEXT)
+            errors += [e for e in found if e.code == OUT_OF_RANGE]
+        bad = ranged[0][-1] if ranged else 0
+        future = self._rows(
+            f"SELECT s.row_no, s.year, s.month, COUNT(*) OVER () FROM {self.stage} s"
+            f" WHERE ({_IN_RANGE}) AND ({future_sql}){limit}"
+        )
+        for row, year, month, _ in future:
+            message = future_month_message(year, month)
+            errors.append(UsageRowError(row, "month", FUTURE_MONTH, message))
+        bad += future[0][-1] if future else 0
+        unknown = self._rows(
+            f"SELECT s.row_no, s.customer_id, COUNT(*) OVER () FROM {self.stage} s"
+            f" LEFT JOIN {customers} c ON c.id = s.customer_id"
+            f" WHERE {ok} AND c.id IS NULL{limit}"
+        )
+        for row, customer_id, _ in unknown:
+            message = unknown_customer_message(customer_id)
+            errors.append(UsageRowError(row, "customer_id", UNKNOWN_CUSTOMER, message))
+        bad += unknown[0][-1] if unknown else 0
+        twice = self._rows(
+            f"WITH ok AS (SELECT s.* FROM {self.stage} s JOIN {customers} c"
+            f" ON c.id = s.customer_id WHERE {ok}),"
+            " firsts AS (SELECT customer_id, year, month, MIN(row_no) AS first_row FROM ok"
+            " GROUP BY customer_id, year, month HAVING COUNT(*) > 1)"
+            " SELECT s.row_no, f.first_row, s.customer_id, s.year, s.month, COUNT(*) OVER ()"
+            " FROM ok s JOIN firsts f ON f.customer_id = s.customer_id AND f.year = s.year"
+            f" AND f.month = s.month WHERE s.row_no <> f.first_row{limit}"
+        )
+        for row, first, customer_id, year, month, _ in twice:
+            message = duplicate_message(
+                first=first, customer_id=customer_id, year=year, month=month, numbered=self.numbered
+            )
+            errors.append(UsageRowError(row, "month", DUPLICATE, message, first_row=first))
+        bad += twice[0][-1] if twice else 0
+        errors.sort(key=lambda e: (e.row, _FIELD_ORDER.get(e.field, 9)))
+        return (errors[:cap] if cap else errors), bad
+
+    # --- comparing and writing -------------------------------------------------------------
+
+    def lock(self) -> None:
+        """Take the usage table's write lock until the transaction ends (PostgreSQL; SQLite
+        writes one transaction at a time anyway): other writers wait, readers do not. Two
+        recordings never interleave, so each revision's old value is what the row held."""
+        if self.postgres:
+            self._sql(f"LOCK TABLE {self.usage} IN SHARE ROW EXCLUSIVE MODE")
+
+    def compare(self) -> UsageResult:
+        """Keep the staged rows whose value differs from the recorded one (or that have none)
+        for write(); count created, updated and unchanged. Call check() first: the rows must
+        be good."""
+        self._sql(
+            f"CREATE TEMP TABLE usage_diff AS SELECT s.row_no, s.customer_id, s.year, s.month,"
+            f" s.api_usage AS new_value, u.api_usage AS old_value FROM {self.stage} s"
+            f" LEFT JOIN {self.usage} u ON {_SAME_MONTH}"
+            " WHERE u.id IS NULL OR u.api_usage <> s.api_usage"
+        )
+        if self.postgres:
+            self._sql(f"ANALYZE {self.diff}")
+        ((changed, created),) = self._rows(
+            "SELECT COUNT(*), COALESCE(SUM(CASE WHEN old_value IS NULL THEN 1 ELSE 0 END), 0)"
+            f" FROM {self.diff}"
+        )
+        return UsageResult(
+            created=created, updated=changed - created, unchanged=self.staged - changed
+        )
+
+    def changes(self, *, limit: int | None = None) -> list[UsageChange]:
+        """The rows compare() kept, by row, with their customer's name; the first `limit`."""
+        rows = self._rows(
+            "SELECT d.row_no, d.customer_id, c.name, d.year, d.month, d.old_value, d.new_value"
+            f" FROM {self.diff} d JOIN {Customer._meta.db_table} c ON c.id = d.customer_id"
+            f" ORDER BY d.row_no{f' LIMIT {int(limit)}' if limit else ''}"
+        )
+        return [UsageChange(*row) for row in rows]
+
+    def drifted(self, *, limit: int = 5) -> tuple[list[UsageChange], int]:
+        """Staged rows whose recorded value is no longer the `expected` one staged with them
+        (usage changed since a preview): (the first `limit`, as old = expected and new = now;
+        how many)."""
+        rows = self._rows(
+            "SELECT s.row_no, s.customer_id, c.name, s.year, s.month, s.expected, u.api_usage,"
+            f" COUNT(*) OVER () FROM {self.stage} s"
+            f" JOIN {Customer._meta.db_table} c ON c.id = s.customer_id"
+            f" LEFT JOIN {self.usage} u ON {_SAME_MONTH}"
+            " WHERE u.api_usage <> s.expected OR (u.api_usage IS NULL) <> (s.expected IS NULL)"
+            f" ORDER BY s.row_no LIMIT {int(limit)}"
+        )
+        return [UsageChange(*row[:7]) for row in rows], (rows[0][-1] if rows else 0)
+
+    def write(
+        self, *, user: User, source: str, file_name: str = "", now: datetime | None = None
+    ) -> UsageResult:
+        """Lock, compare, then write the changed rows with one upsert and their revisions with
+        one insert (old value, new value, `user`, `source`, `file_name`, `now`)."""
+        self.lock()
+        result = self.compare()
+        if not result.changed:
+            return result
+        ops = connection.ops
+        stamp = ops.adapt_datetimefield_value(now or timezone.now())
+        # "WHERE true": SQLite would read the ON of ON CONFLICT as a join's otherwise.
+        self._sql(
+            f"INSERT INTO {self.usage} (customer_id, year, month, api_usage, created_at,"
+            f" updated_at) SELECT customer_id, year, month, new_value, %s, %s FROM {self.diff}"
+            " WHERE true ON CONFLICT (customer_id, year, month) DO UPDATE"
+            " SET api_usage = excluded.api_usage, updated_at = excluded.updated_at",
+            [stamp, stamp],
+        )
+        self._sql(
+            f"INSERT INTO {UsageRevision._meta.db_table} (usage_id, old_value, new_value,"
+            " user_id, source, file_name, created_at)"
+            " SELECT u.id, s.old_value, s.new_value, %s, %s, %s, %s"
+            f" FROM {self.diff} s JOIN {self.usage} u ON {_SAME_MONTH} ORDER BY s.row_no",
+            [user.pk, source, file_name[:255], stamp],
+        )
+        return result
+
+    # --- plumbing --------------------------------------------------------------------------
+
+    def _sql(self, sql: str, params: list | None = None) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+
+    def _rows(self, sql: str, params: list | None = None) -> list[tuple]:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchall()
+
+
+_IN_RANGE = (
+    f"s.customer_id BETWEEN 1 AND {MAX_ID} AND s.year BETWEEN {periods.MIN_YEAR}"
+    f" AND {periods.MAX_YEAR} AND s.month BETWEEN 1 AND 12"
+    f" AND s.api_usage BETWEEN 0 AND {MAX_USAGE}"
+)
+_SAME_MONTH = "u.customer_id = s.customer_id AND u.year = s.year AND u.month = s.month"
+
+
+def _chunks(rows: Iterable[StagedRow]) -> Iterator[list[StagedRow]]:
+    iterator = iter(rows)
+    while chunk := list(islice(iterator, CHUNK)):
+        yield chunk
+
+
+def _six(row: StagedRow) -> tuple:
+    return tuple(row) if len(row) == 6 else (*row, None)
+
+
+def _copy_line(row: StagedRow) -> str:
+    expected = row[5] if len(row) == 6 else None
+    tail = "\\N" if expected is None else str(expected)
+    return f"{row[0]}\t{row[1]}\t{row[2]}\t{row[3]}\t{row[4]}\t{tail}\n"
