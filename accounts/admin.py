@@ -50,6 +50,7 @@ class UserAdmin(DjangoUserAdmin):
     fieldsets = (
         (None, {"fields": ("name", "email", "role", "password")}),
         ("Access", {"fields": ("is_active", "is_staff", "is_superuser", "groups")}),
+        ("Email", {"fields": ("notify_digest",)}),
         ("Sessions", {"fields": ("last_login", "date_joined")}),
     )
     add_fieldsets = (

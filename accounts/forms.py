@@ -33,3 +33,14 @@ class SignupForm(forms.Form):
         self.fields["name"].widget.attrs.update(autocomplete="username", autocapitalize="none")
         self.fields["email"].widget.attrs.update(autocomplete="email")
         self.fields["password"].widget.attrs.update(autocomplete="new-password")
+
+
+class ProfileForm(forms.Form):
+    """The profile page's one setting: the approvers' digest email."""
+
+    notify_digest = forms.BooleanField(
+        label="Email me a digest when new bills wait for my approval",
+        required=False,
+        help_text="One email per month-end run: how many new bills wait for you, their total, "
+        "and a link to your queue.",
+    )

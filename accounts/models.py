@@ -42,6 +42,11 @@ class User(AbstractBaseUser, PermissionsMixin):
     # Rotated on logout: it is mixed into the session auth hash and is the API bearer token,
     # so rotating it ends every session and token of the user at once.
     session_token = models.CharField(max_length=64, unique=True, default=new_session_token)
+    # The approvers' digest (bills.services.digest): one email per month-end run when new
+    # bills wait on this user's approval. Each user turns it off on their profile page.
+    notify_digest = models.BooleanField(
+        "email me a digest when new bills wait for my approval", default=True
+    )
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False, help_text="May use the Django admin.")
     date_joined = models.DateTimeField(default=timezone.now)

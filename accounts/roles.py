@@ -37,6 +37,7 @@ class Perm(StrEnum):
     UPDATE_BILL = "update_bill"
     SEND_BILL = "send_bill"
     VOID_BILL = "void_bill"
+    RECORD_PAYMENT = "record_payment"
     APPROVE_BILL = "approve_bill"
     REJECT_BILL = "reject_bill"
     REVERT_BILL = "revert_bill"
@@ -50,6 +51,7 @@ PERM_PHRASES: dict[Perm, str] = {
     Perm.UPDATE_BILL: "update bills",
     Perm.SEND_BILL: "send bills",
     Perm.VOID_BILL: "void bills",
+    Perm.RECORD_PAYMENT: "record or undo payments",
     Perm.APPROVE_BILL: "approve bills",
     Perm.REJECT_BILL: "reject bills",
     Perm.REVERT_BILL: "undo decisions on bills",
@@ -63,6 +65,7 @@ FINANCE_PERMS = frozenset(
         Perm.UPDATE_BILL,
         Perm.SEND_BILL,
         Perm.VOID_BILL,
+        Perm.RECORD_PAYMENT,
     }
 )
 DECISION_PERMS = frozenset({Perm.APPROVE_BILL, Perm.REJECT_BILL, Perm.REVERT_BILL})

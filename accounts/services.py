@@ -99,3 +99,14 @@ def user_logout_everywhere(*, user: User) -> None:
     """Rotate the user's session token: every session and API token of the user stops working
     (SPEC "Data": User.session_token is rotated on logout)."""
     user.rotate_session_token()
+
+
+def user_set_digest(*, user: User, notify_digest: bool) -> User:
+    """Turn the user's approvers' digest email on or off (the profile page); saves only that
+    column. Returns the user. Raises DomainError(kind="invalid") naming "notify_digest" for
+    anything but a bool."""
+    if not isinstance(notify_digest, bool):
+        raise DomainError.invalid("Choose yes or no.", "notify_digest")
+    user.notify_digest = notify_digest
+    user.save(update_fields=["notify_digest"])
+    return user

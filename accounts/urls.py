@@ -7,4 +7,5 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("welcome", views.welcome, name="welcome"),
     path("logout", views.logout_view, name="logout"),
+    path("profile", views.profile, name="profile"),
 ]

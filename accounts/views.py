@@ -6,12 +6,13 @@ from django.contrib.auth import login, logout
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts.forms import LoginForm, SignupForm
+from accounts.forms import LoginForm, ProfileForm, SignupForm
 from accounts.services import (
     SIGNUP_OFF,
     signup_open,
     user_authenticate,
     user_logout_everywhere,
+    user_set_digest,
     user_signup,
 )
 from accounts.throttles import attempt_wait, client_address, login_wait
@@ -103,3 +104,22 @@ def logout_view(request):
     logout(request)
     messages.info(request, "You are logged out everywhere.")
     return redirect(settings.LOGIN_URL)
+
+
+@require_http_methods(["GET", "POST"])
+def profile(request):
+    """The signed-in user's name, email and role, and their digest email setting (POST saves
+    it, then redirects back with a message)."""
+    initial = {"notify_digest": request.user.notify_digest}
+    form = ProfileForm(request.POST if request.method == "POST" else None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        on = form.cleaned_data["notify_digest"]
+        user_set_digest(user=request.user, notify_digest=on)
+        messages.success(
+            request,
+            "Saved: we email you a digest when new bills wait for your approval."
+            if on
+            else "Saved: no digest emails.",
+        )
+        return redirect("accounts:profile")
+    return render(request, "accounts/profile.html", {"form": form})

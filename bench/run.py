@@ -157,6 +157,11 @@ def scenarios(finance, sales, year, month, ids) -> list[dict]:
             get(html, "/dashboard?status=draft", HTTP_HX_REQUEST="true"),
         ),
         ("GET /customers", get(html, "/customers")),
+        (f"GET /usage?year={year}&month={month}", get(html, f"/usage?year={year}&month={month}")),
+        (
+            f"GET /api/usage/summary?year={year}&month={month}",
+            get(api, f"/api/usage/summary?year={year}&month={month}"),
+        ),
         (f"GET /bills/{bill_id}", get(html, f"/bills/{bill_id}")),
     ]
     for name, call in plan:

@@ -5,6 +5,10 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts import api as accounts_api
 from bills import api as bills_api
+from bills import api_bulk as bills_api_bulk
+from bills import api_payments as bills_api_payments
+from bills import api_queue as bills_api_queue
+from bills import api_unbilled as bills_api_unbilled
 from customers import api as customers_api
 from usage import api as usage_api
 
@@ -27,6 +31,9 @@ urlpatterns = [
     path("bills", bills_api.BillListView.as_view(), name="bills"),
     path("bills.csv", bills_api.BillCSVView.as_view(), name="bills-csv"),
     path("bills/generate", bills_api.BillGenerateView.as_view(), name="bills-generate"),
+    path("bills/unbilled", bills_api_unbilled.UnbilledListView.as_view(), name="bills-unbilled"),
+    path("bills/awaiting", bills_api_queue.AwaitingCountView.as_view(), name="bills-awaiting"),
+    *bills_api_bulk.urlpatterns,  # bills/bulk/{approve,reject,send}[/preview]
     path("bills/<int:pk>", bills_api.BillDetailView.as_view(), name="bill"),
     path("bills/<int:pk>/approve", bills_api.BillApproveView.as_view(), name="bill-approve"),
     path("bills/<int:pk>/reject", bills_api.BillRejectView.as_view(), name="bill-reject"),
@@ -35,6 +42,16 @@ urlpatterns = [
     path("bills/<int:pk>/void", bills_api.BillVoidView.as_view(), name="bill-void"),
     path("bills/<int:pk>/rebill", bills_api.BillRebillView.as_view(), name="bill-rebill"),
     path("bills/<int:pk>/dismiss", bills_api.BillDismissView.as_view(), name="bill-dismiss"),
+    path(
+        "bills/<int:pk>/payments",
+        bills_api_payments.BillPaymentsView.as_view(),
+        name="bill-payments",
+    ),
+    path(
+        "bills/<int:pk>/payments/<int:payment_id>/undo",
+        bills_api_payments.BillPaymentUndoView.as_view(),
+        name="bill-payment-undo",
+    ),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
 ]

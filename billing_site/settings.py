@@ -82,6 +82,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "billing_site.core.middleware.PrivateResponsesMiddleware",
     "accounts.middleware.LoginRequiredPagesMiddleware",
     # Who made each change that simple_history records (the admin, the pages).
     "simple_history.middleware.HistoryRequestMiddleware",
@@ -101,6 +102,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "billing_site.core.context_processors.currency",
+                "bills.context_processors.approval_queue",
             ],
         },
     },
@@ -109,7 +111,11 @@ TEMPLATES = [
 # An empty DATABASE_URL means "unset" (dj_database_url would return {} for it).
 DATABASE_URL = os.environ.get("DATABASE_URL", "").strip()
 if DATABASE_URL:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+    # Connections are kept for a minute and checked before each request reuses one, so the first
+    # request after a database restart gets a fresh connection instead of a 500.
+    DATABASES = {
+        "default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)
+    }
 else:
     DATABASES = {
         "default": {
@@ -144,7 +150,7 @@ USE_I18N = False
 USE_TZ = True
 
 STATIC_URL = "/static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", "").strip() or BASE_DIR / "staticfiles")
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -187,6 +193,9 @@ MAILERS = {"default": {"BACKEND": _EMAIL_BACKEND}}
 if _email_options or _extra_email_options:
     MAILERS["default"]["OPTIONS"] = {**_email_options, **_extra_email_options}
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "billing@localhost")
+# Where the desk is served, for the links in emails sent outside a request (the approvers'
+# digest): scheme and host, no trailing slash.
+SITE_URL = os.environ.get("SITE_URL", "").strip().rstrip("/") or "http://127.0.0.1:8000"
 
 # Who the invoices come from, and the currency of every amount (an ISO 4217 code).
 CURRENCY = os.environ.get("CURRENCY", "USD").strip().upper()

@@ -1,9 +1,16 @@
 from django.contrib import admin
+from django.db import DatabaseError, connection
 from django.http import HttpResponse
 from django.urls import include, path
 
 
 def healthz(request):
+    """200 "ok" when the app can run a query; 503 "database unreachable" when it cannot."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except DatabaseError:
+        return HttpResponse("database unreachable", status=503, content_type="text/plain")
     return HttpResponse("ok", content_type="text/plain")
 
 

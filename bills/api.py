@@ -92,6 +92,9 @@ def _csv_row(b) -> list:
         "invoice_number": invoice.number if invoice else "",
         "issued_on": invoice.issued_on.isoformat() if invoice else "",
         "due_on": invoice.due_on.isoformat() if invoice else "",
+        "amount_paid": b.amount_paid,
+        "balance_due": "" if b.balance_due is None else b.balance_due,
+        "overdue": "true" if b.overdue else "false",
         "credit_note_number": credit_note.number if credit_note else "",
         "replaces_id": b.replaces_id or "",
         "replaced_by_id": replaced_by.pk if replaced_by else "",
@@ -150,7 +153,9 @@ class BillGenerateView(APIView):
         tags=TAGS,
         summary="Generate a month's bills (Finance)",
         description="Bills every customer with overage in a month that has ended. Idempotent: "
-        "customers already billed for the month are skipped.",
+        "customers already billed for the month are skipped. `skipped_reasons` counts the "
+        "skipped customers per reason; `skipped_customers` names them (`{id, name}`, by name, "
+        "the first 100 of each reason).",
         request=GenerateSerializer,
         responses={200: GenerationSerializer, **error_responses(*WRITE_ERRORS, 409)},
     )
@@ -162,6 +167,10 @@ class BillGenerateView(APIView):
                 "created": result.created,
                 "skipped": result.skipped,
                 "skipped_reasons": result.skipped_reasons,
+                "skipped_customers": {
+                    reason: [{"id": c.id, "name": c.name} for c in customers]
+                    for reason, customers in result.skipped_customers.items()
+                },
             }
         )
 

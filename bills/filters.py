@@ -19,8 +19,10 @@ from billing_site.core.filters import (
     YearFilter,
     YesNoFilter,
 )
+from bills.aging import AGING_CHOICES, aging_q, outstanding_q, overdue_q
 from bills.forms import BillFilterForm
 from bills.models import UNSENT_STATUSES, Bill, Status
+from bills.queue import AWAITING_ME, awaiting_q
 
 # The dashboard's orders besides the default (bill_list's: newest period, then customer name).
 # Each ends on a unique column so a page never shows a row twice.
@@ -52,6 +54,39 @@ class BillFilterSet(FilterSet):
         "from: unsent ones to recompute, and sent ones flagged until voided and re-billed or "
         "dismissed (Bill.usage_changed, usage_changed_after_sending).",
     )
+    awaiting = ChoiceFilter(
+        label="Waiting for me",
+        choices=[(AWAITING_ME, "Waiting for me")],
+        method="filter_awaiting",
+        error_messages={
+            "invalid_choice": "Use awaiting=me (the drafts that wait for your approval), or "
+            "leave it out for every bill."
+        },
+        description="me: the drafts that still need the caller's approval (bills.queue): "
+        "for Sales those without a Sales approval, for Customer Success those of the "
+        "customers they manage, or with no CSM, without the CSM approval; none for Finance. "
+        "Drafts whose usage or terms changed stay in it, flagged.",
+    )
+    outstanding = YesNoFilter(
+        label="Outstanding",
+        method="filter_outstanding",
+        description="true: bills with a balance due: sent and not yet paid in full (a bill is "
+        "paid once its payments cover its amount); false: every other bill.",
+    )
+    overdue = YesNoFilter(
+        label="Overdue",
+        method="filter_overdue",
+        description="true: outstanding bills whose invoice's due date is before today (in the "
+        "server's TIME_ZONE); false: every other bill.",
+    )
+    aging = ChoiceFilter(
+        label="Days past due",
+        choices=AGING_CHOICES,
+        method="filter_aging",
+        empty_label="Any age",
+        description="Outstanding bills by days past their invoice's due date: current (not yet "
+        "due), 1-30, 31-60, 61-90, 90+ (over 90 days).",
+    )
     sort = SortFilter(
         label="Sort by",
         orderings=BILL_ORDERINGS,
@@ -63,6 +98,26 @@ class BillFilterSet(FilterSet):
     class Meta:
         model = Bill
         fields = []  # the declared filters only
+
+    def filter_awaiting(self, qs: QuerySet[Bill], name: str, value: str):
+        # One SQL condition on the caller (bills.queue.awaiting_q); no request, no queue.
+        if value != AWAITING_ME:
+            return qs
+        return qs.filter(awaiting_q(getattr(self.request, "user", None)))
+
+    def filter_outstanding(self, qs: QuerySet[Bill], name: str, value: bool | None):
+        # bills.aging holds the rules; today is read when the filter runs (core.periods.today).
+        if value is None:
+            return qs
+        return qs.filter(outstanding_q()) if value else qs.exclude(outstanding_q())
+
+    def filter_overdue(self, qs: QuerySet[Bill], name: str, value: bool | None):
+        if value is None:
+            return qs
+        return qs.filter(overdue_q()) if value else qs.exclude(overdue_q())
+
+    def filter_aging(self, qs: QuerySet[Bill], name: str, value: str):
+        return qs.filter(aging_q(value)) if value else qs
 
     def filter_usage_changed(self, qs: QuerySet[Bill], name: str, value: bool | None):
         # The same rule as Bill.usage_changed / usage_changed_after_sending, in SQL: the list's
@@ -79,12 +134,10 @@ class BillFilterSet(FilterSet):
 
 
 class BillPageFilterSet(BillFilterSet):
-    """The dashboard's filters: those its form shows. A hand-written ?year= or ?customer_id= is
-    ignored there, as it always was, rather than filtering rows by a field nobody can see."""
-
-    customer_id = None
-    year = None
-    month = None
+    """The dashboard's filters: exactly BillFilterSet's (the page, GET /api/bills and the CSV
+    take the same parameters), on the page's form. The form shows the common ones as fields;
+    the rest (customer_id, year, month: BillFilterForm.CHIP_FIELDS) it carries as hidden
+    inputs and shows as removable chips, so the page never filters by something unseen."""
 
     class Meta(BillFilterSet.Meta):
         form = BillFilterForm

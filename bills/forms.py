@@ -8,24 +8,56 @@ from django import forms
 
 from billing_site.core import periods
 from billing_site.core.numbers import WholeNumberFormField
+from bills.filter_chips import chip_label, chip_removed
 
 PER_PAGE_CHOICES = (25, 50, 100)
 
 
+class ValueCheckbox(forms.CheckboxInput):
+    """A checkbox for a one-choice filter: ticked, it submits `value` (?awaiting=me); unticked,
+    nothing. It shows ticked when the field's value is `value`."""
+
+    def __init__(self, value: str, attrs=None):
+        super().__init__(attrs, check_test=lambda current: current == value)
+        self.on_value = value
+
+    def format_value(self, value):
+        return self.on_value
+
+    def value_from_datadict(self, data, files, name):
+        return data.get(name, "")
+
+
 class BillFilterForm(forms.Form):
     """How the dashboard's filters look: bills.filters.BillPageFilterSet builds its fields on
-    this form (they parse the values; the FilterSet applies them)."""
+    this form (they parse the values; the FilterSet applies them). The filters in CHIP_FIELDS
+    have no field of their own on the page: they ride along as hidden inputs, each shown as a
+    chip that removes it (`chips()`)."""
+
+    CHIP_FIELDS = ("customer_id", "year", "month")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        for name in self.CHIP_FIELDS:
+            if name in self.fields:
+                # Its own id: the generate form on the same page has "id_year" and "id_month".
+                self.fields[name].widget = forms.HiddenInput(attrs={"id": f"filter-{name}"})
         self.fields["customer"].widget = forms.TextInput(
             attrs={"type": "search", "placeholder": "Name contains…", "autocomplete": "off"}
         )
         self.fields["period"].widget = forms.TextInput(
             attrs={"type": "month", "placeholder": "YYYY-MM", "pattern": r"\d{4}-\d{2}"}
         )
+        self.fields["awaiting"].widget = ValueCheckbox("me")
         self.fields["usage_changed"].widget = forms.Select(
             choices=[("", "Any usage"), ("true", "Usage changed since computed or sent")]
+        )
+        # Payments (bills.aging): the aging tiles set these too, so they are synced like status.
+        self.fields["outstanding"].widget = forms.Select(
+            choices=[("", "Any balance"), ("true", "Balance due"), ("false", "Nothing due")]
+        )
+        self.fields["overdue"].widget = forms.Select(
+            choices=[("", "Due or not"), ("true", "Overdue"), ("false", "Not overdue")]
         )
 
     def synced_widgets(self) -> list[str]:
@@ -34,7 +66,23 @@ class BillFilterForm(forms.Form):
         A tab or a header link reloads only the table; these keep the filter form in step, so
         the next change in the form does not bring back the old status or order.
         """
-        return [self[name].as_widget(attrs={"hx-swap-oob": "true"}) for name in ("status", "sort")]
+        synced = ("status", "sort", "outstanding", "overdue", "aging")
+        return [self[name].as_widget(attrs={"hx-swap-oob": "true"}) for name in synced]
+
+    def chips(self) -> list[dict[str, str]]:
+        """The CHIP_FIELDS filters given, each {"name", "label", "remove": the query string
+        without it}; labels as "Customer: Acme Corp", "Year 2025", "Month: March". A value that
+        does not parse is a chip too, saying it is ignored and why. Reads the customer's name
+        (one query, only with customer_id)."""
+        found = []
+        for name in self.CHIP_FIELDS:
+            if name not in self.fields or self.data.get(name, "") == "":
+                continue
+            errors = self.errors.get(name)
+            value = None if errors else self.cleaned_data.get(name)
+            label = chip_label(name, value, raw=self.data.get(name), errors=errors)
+            found.append({"name": name, "label": label, "remove": chip_removed(self.data, name)})
+        return found
 
 
 class RowsForm(forms.Form):

@@ -139,10 +139,10 @@ def invoice_snapshot(bill: Bill, *, number: str, issued_on: date) -> dict:
 
 
 def invoice_view(bill: Bill, *, mark: str = "") -> InvoiceView:
-    """The bill's invoice: its issued record when it has one that went out (sent or void),
-    else a preview from the bill and the customer as they are now, with `mark`."""
+    """The bill's invoice: its issued record when it has one that went out (sent, paid or
+    void), else a preview from the bill and the customer as they are now, with `mark`."""
     invoice = getattr(bill, "invoice", None) if bill.pk else None
-    if invoice is not None and bill.status in ("sent", "void"):
+    if invoice is not None and bill.status in ("sent", "paid", "void"):
         credit = getattr(invoice, "credit_note", None)
         return _view_of(invoice, mark=mark, credit_note_number=credit.number if credit else "")
     customer = bill.customer

@@ -6,6 +6,7 @@ bill from which status is the lifecycle table in bills/services/lifecycle.py.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from django.conf import settings
@@ -14,6 +15,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from billing_site.core.fields import MoneyField
+from bills.models_payments import Payment, PaymentStanding  # noqa: F401 (the app's model)
 
 if TYPE_CHECKING:
     from bills.services.history import HistoryEntry
@@ -24,6 +26,7 @@ class Status(models.TextChoices):
     APPROVED = "approved", "Approved"
     REJECTED = "rejected", "Rejected"
     SENT = "sent", "Sent"
+    PAID = "paid", "Paid"
     VOID = "void", "Void"
 
 
@@ -33,6 +36,8 @@ UNSENT_STATUSES: frozenset[str] = frozenset({Status.DRAFT, Status.APPROVED, Stat
 # What is owed (or will be, once sent): the dashboard's "All" adds these; a rejected bill is
 # written off and a void one cancelled.
 OWED_STATUSES: frozenset[str] = frozenset({Status.DRAFT, Status.APPROVED, Status.SENT})
+# Invoiced: the invoice went out and stands (a paid bill is still live and invoiced, not owed).
+INVOICED_STATUSES: frozenset[str] = frozenset({Status.SENT, Status.PAID})
 
 
 class Action(models.TextChoices):
@@ -46,6 +51,8 @@ class Action(models.TextChoices):
     VOIDED = "voided", "Voided"
     REBILLED = "rebilled", "Re-billed"
     FLAG_DISMISSED = "flag_dismissed", "Usage flag dismissed"
+    PAYMENT_RECORDED = "payment_recorded", "Payment recorded"
+    PAYMENT_UNDONE = "payment_undone", "Payment undone"
 
 
 def live_q(prefix: str = "") -> Q:
@@ -68,7 +75,7 @@ def default_currency() -> str:
     return settings.CURRENCY
 
 
-class Bill(models.Model):
+class Bill(PaymentStanding, models.Model):
     customer = models.ForeignKey(
         "customers.Customer", on_delete=models.PROTECT, related_name="bills"
     )
@@ -82,6 +89,9 @@ class Bill(models.Model):
     # 27 integer digits: 64-bit usage times a unit cost below 1e8 stays below 1e27, so every
     # amount the inputs allow can be stored exactly.
     overage_amount = MoneyField(max_digits=29, decimal_places=2)
+    # What the payments that count add up to (models_payments.Payment), kept by the payment
+    # services under the bill's row lock, so lists filter and add balances without a join.
+    amount_paid = MoneyField(max_digits=29, decimal_places=2, default=Decimal("0.00"))
     # ISO 4217, fixed when the bill is made: a later change of settings.CURRENCY changes no bill.
     currency = models.CharField(max_length=3, default=default_currency)
     # The approval policy in force when the bill was computed; "update" refreshes it.
@@ -142,7 +152,7 @@ class Bill(models.Model):
                 name="bill_counts_not_negative",
             ),
             models.CheckConstraint(
-                condition=Q(overage_unit_cost__gte=0, overage_amount__gte=0),
+                condition=Q(overage_unit_cost__gte=0, overage_amount__gte=0, amount_paid__gte=0),
                 name="bill_money_not_negative",
             ),
         ]

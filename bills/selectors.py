@@ -17,8 +17,8 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 
-from billing_site.core.money import PRECISION, money_totals, round_to_cents
-from bills.models import OWED_STATUSES, Bill, BillAction, Status, live_q
+from billing_site.core.money import PRECISION, money_totals_of, round_to_cents
+from bills.models import OWED_STATUSES, Bill, BillAction, Payment, Status, live_q
 from customers.models import CustomerTerms
 from usage.models import Usage
 
@@ -109,15 +109,21 @@ def bill_list_stale(recorded: Iterable[tuple[int, int, int, int]]) -> list[Bill]
 
 def bill_detail_queryset() -> QuerySet[Bill]:
     """Bills for a detail page or answer: joins the customer, its CSM and the approvers,
-    prefetches the history (`actions`, oldest first, each with its stakeholder) and annotates
-    `current_usage` as bill_list does."""
+    prefetches the history (`actions`, oldest first, each with its stakeholder) and the
+    `payments` (undone ones too, by date received, with who recorded and undid them), and
+    annotates `current_usage` as bill_list does."""
     actions = BillAction.objects.select_related("stakeholder").order_by("created_at", "id")
+    payments = Payment.objects.select_related("recorded_by", "undone_by").order_by(
+        "received_on", "id"
+    )
     return _with_current_usage(
         Bill.objects.select_related(
             "customer", "customer__csm", "csm_approved_by", "sales_approved_by", *_DOCUMENTS
         )
         .defer(*_PDFS)
-        .prefetch_related(Prefetch("actions", queryset=actions))
+        .prefetch_related(
+            Prefetch("actions", queryset=actions), Prefetch("payments", queryset=payments)
+        )
     )
 
 
@@ -129,26 +135,35 @@ def bill_get(pk: int, *, history: bool = True) -> Bill | None:
 
 
 def bill_status_totals(*, bills: QuerySet[Bill] | None = None) -> list[dict]:
-    """Each status, in the lifecycle's order, as {"value", "label", "count", "amount"}: how
-    many of `bills` (default: every bill) have it and their exact total amount (Decimal, on
-    PostgreSQL and SQLite alike: core.money.money_totals). One grouped query."""
-    found = money_totals(
-        Bill.objects.all() if bills is None else bills, key="status", amount="overage_amount"
+    """Each status, in the lifecycle's order, as {"value", "label", "count", "amount", "paid"}:
+    how many of `bills` (default: every bill) have it, their exact total amount and the exact
+    total of the payments recorded against them (Decimal, on PostgreSQL and SQLite alike:
+    core.money.money_totals_of). One grouped query."""
+    found = money_totals_of(
+        Bill.objects.all() if bills is None else bills,
+        key="status",
+        amounts=("overage_amount", "amount_paid"),
     )
+    zero = Decimal("0")
     return [
         {
             "value": s.value,
             "label": s.label,
             "count": found.get(s.value, (0, None))[0],
-            "amount": round_to_cents(found.get(s.value, (0, Decimal("0")))[1]),
+            "amount": round_to_cents(found.get(s.value, (0, (zero, zero)))[1][0]),
+            "paid": round_to_cents(found.get(s.value, (0, (zero, zero)))[1][1]),
         }
         for s in Status
     ]
 
 
 def bill_total_owed(totals: list[dict]) -> Decimal:
-    """What the bills of `totals` (bill_status_totals) come to that is owed: draft, approved
-    and sent (OWED_STATUSES); rejected (written off) and void bills are not added in."""
+    """What the bills of `totals` (bill_status_totals) come to that is still owed: draft,
+    approved and sent (OWED_STATUSES) less what was paid on them (a partly paid sent bill counts
+    its balance due); rejected (written off), paid and void bills are not added in."""
     with localcontext(prec=PRECISION):
-        owed = sum((t["amount"] for t in totals if t["value"] in OWED_STATUSES), Decimal("0.00"))
+        owed = sum(
+            (t["amount"] - t["paid"] for t in totals if t["value"] in OWED_STATUSES),
+            Decimal("0.00"),
+        )
     return round_to_cents(owed)

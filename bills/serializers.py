@@ -15,6 +15,7 @@ from billing_site.core.api import (
     id_field,
 )
 from bills.models import Bill, BillAction, Status
+from bills.serializers_payments import PaymentSerializer
 
 # --- output --------------------------------------------------------------------------------
 
@@ -40,6 +41,25 @@ class BillSummarySerializer(ModelSerializer):
     )
     due_on = serializers.DateField(
         source="invoice.due_on", read_only=True, allow_null=True, default=None
+    )
+    amount_paid = serializers.DecimalField(
+        max_digits=29,
+        decimal_places=2,
+        read_only=True,
+        help_text="What the payments that count add up to (undone ones are left out).",
+    )
+    balance_due = serializers.DecimalField(
+        max_digits=29,
+        decimal_places=2,
+        read_only=True,
+        allow_null=True,
+        help_text="overage_amount less amount_paid for a sent or paid bill; null before the "
+        "invoice goes out and for a void bill.",
+    )
+    overdue = serializers.BooleanField(
+        read_only=True,
+        help_text="Sent, not paid in full, and today is after `due_on` (in the server's "
+        "TIME_ZONE).",
     )
     credit_note_number = serializers.CharField(
         source="invoice.credit_note.number",
@@ -78,6 +98,9 @@ class BillSummarySerializer(ModelSerializer):
             "invoice_number",
             "issued_on",
             "due_on",
+            "amount_paid",
+            "balance_due",
+            "overdue",
             "credit_note_number",
             "replaces_id",
             "replaced_by_id",
@@ -160,10 +183,18 @@ class BillActionSerializer(ModelSerializer):
 
 class BillDetailSerializer(BillSerializer):
     actions = BillActionSerializer(many=True, read_only=True, help_text="Oldest first.")
+    payments = PaymentSerializer(
+        many=True, read_only=True, help_text="Undone ones too (`counts`: false), by date received."
+    )
 
     class Meta(BillSerializer.Meta):
-        fields = [*BillSerializer.Meta.fields, "actions"]
+        fields = [*BillSerializer.Meta.fields, "actions", "payments"]
         read_only_fields = fields
+
+
+class SkippedCustomerSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
 
 
 class GenerationSerializer(serializers.Serializer):
@@ -172,7 +203,12 @@ class GenerationSerializer(serializers.Serializer):
     skipped_reasons = serializers.DictField(
         child=serializers.IntegerField(),
         help_text='Skipped customers by reason: "no overage", "already billed", '
-        '"not under contract".',
+        '"not under contract", "amount rounds to 0.00".',
+    )
+    skipped_customers = serializers.DictField(
+        child=SkippedCustomerSerializer(many=True),
+        help_text="The skipped customers by reason, `{id, name}`, by name: the first 100 of "
+        "each reason (skipped_reasons has the full counts).",
     )
 
 

@@ -19,12 +19,15 @@ from django_htmx.http import reswap, retarget, trigger_client_event
 
 from billing_site.core import periods
 from billing_site.core.errors import DomainError
-from billing_site.core.filters import filter_for_page
+from billing_site.core.filters import filter_for_page, filter_query
 from billing_site.core.http import add_domain_errors, forbidden, safe_next
+from bills.aging import bill_aging_totals
 from bills.filters import BillPageFilterSet
 from bills.forms import GenerateForm, RowsForm
+from bills.generation_summary import generation_summary, skipped_shown
 from bills.invoices import invoice_file, invoice_view
 from bills.models import Bill
+from bills.queue import has_queue, queue_path
 from bills.selectors import bill_get, bill_list, bill_status_totals, bill_total_owed
 from bills.services import (
     bill_approve,
@@ -43,10 +46,16 @@ from usage.analysis import usage_anomalies
 
 BILLS_CHANGED = "billsChanged"  # a row changed: the status counts refresh
 BILLS_GENERATED = "billsGenerated"  # new bills: the whole table refreshes
+AGING_TILES_IGNORE = ("status", "awaiting", "outstanding", "overdue", "aging")
 
 
 @require_GET
 def dashboard(request):
+    if not request.GET and not request.htmx and has_queue(request.user):
+        # Sales and CS open on their queue; the redirect keeps URL, form and rows in step.
+        # Any query string (?awaiting= from "Clear") shows every bill, as does an htmx request
+        # (it comes from the page's own controls, which say what they want).
+        return redirect(queue_path())
     filterset, bills = filter_for_page(BillPageFilterSet, request, bill_list())
     rows_form = RowsForm(request.GET)
     # The tiles count every status: the filters less the status one.
@@ -59,11 +68,19 @@ def dashboard(request):
         "statuses": statuses,
         "total": sum(s["count"] for s in statuses),
         "total_amount": bill_total_owed(statuses),
+        # The aging tiles: what sent bills still owe, by days past due (their own filters aside).
+        "aging": bill_aging_totals(bills=filterset.qs_without(*AGING_TILES_IGNORE)),
         "back": request.get_full_path(),
+        # GET /api/bills.csv of exactly these rows: the same filters (and sort), every page.
+        "export_query": filter_query(filterset),
+        "chips": filterset.form.chips(),
         "generate_form": GenerateForm(),
+        "has_queue": has_queue(request.user),
     }
     if request.htmx and not request.htmx.history_restore_request:
         part = "status_counts" if request.htmx.target == "status-counts" else "bill_index"
+        # The table brings the form's synced fields and filter chips along out of band.
+        context["oob"] = part == "bill_index"
         return render(request, f"bills/dashboard.html#{part}", context)
     return render(request, "bills/dashboard.html", context)
 
@@ -86,7 +103,9 @@ def generate(request):
         if result:
             year, month = form.cleaned_data["year"], form.cleaned_data["month"]
             context.update(
-                result_label=periods.label(year, month), result_period=f"{year}-{month:02d}"
+                result_label=periods.label(year, month),
+                result_period=f"{year}-{month:02d}",
+                skipped=skipped_shown(result),
             )
         response = render(request, "bills/dashboard.html#generate_panel", context, status=status)
         if result and result.created:
@@ -97,15 +116,6 @@ def generate(request):
     else:
         messages.success(request, generation_summary(result, form.cleaned_data))
     return redirect("bills:dashboard")
-
-
-def generation_summary(result, period: dict) -> str:
-    label = periods.label(period["year"], period["month"])
-    text = f"{label}: created {result.created} bill{'s' if result.created != 1 else ''}"
-    if result.skipped:
-        why = ", ".join(f"{n} {reason}" for reason, n in sorted(result.skipped_reasons.items()))
-        text += f", skipped {result.skipped} ({why})"
-    return text + "."
 
 
 @require_GET

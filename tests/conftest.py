@@ -21,6 +21,7 @@ from bills.services import (  # noqa: E402
     bill_reject,
     bill_send,
     bill_void,
+    payment_record,
 )
 from customers.models import Customer  # noqa: E402
 from tests.factories import (  # noqa: E402
@@ -155,7 +156,8 @@ def bill(customer, finance):
 @pytest.fixture
 def bill_in(finance, sales):
     """bill_in("approved", customer=...) -> a bill for YEAR-MONTH in that status (default draft),
-    taken there by the real services: created by `finance`, decided by `sales`.
+    taken there by the real services: created by `finance`, decided by `sales`; "paid" is sent,
+    then paid in full today by `finance` (reference "TR-PAID").
 
     Without `customer`, the bill is of a new customer that has no CSM, made from the other keyword
     arguments (monthly_api_limit=..., ...) by make_bill; pass customer=customer for "Acme Corp",
@@ -175,6 +177,11 @@ def bill_in(finance, sales):
         bill = bill_send(bill=bill, user=finance)
         if status == Status.SENT:
             return bill
+        if status == Status.PAID:
+            amount, today = bill.overage_amount, periods.today()
+            return payment_record(
+                bill=bill, user=finance, date=today, amount=amount, reference="TR-PAID"
+            ).bill
         assert status == Status.VOID, status
         return bill_void(bill=bill, user=finance, comment="Sent to the wrong address.")
 

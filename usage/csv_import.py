@@ -107,11 +107,11 @@ def usage_preview_csv(*, parsed: ParsedCsv, file_name: str, user: User) -> Usage
     """
     if parsed.errors:
         found = usage_lines_check(rows=parsed.rows, user=user)
-        raise CsvRowsError(parsed.errors + [_on_line(e, parsed) for e in found])
+        raise CsvRowsError(parsed.errors + _on_lines(found, parsed))
     try:
         return usage_upload_preview(rows=parsed.rows, file_name=file_name, user=user)
     except UsageRowsError as error:
-        lines = [_on_line(e, parsed) for e in error.row_errors]
+        lines = _on_lines(error.row_errors, parsed)
         raise CsvRowsError(lines, bad_lines=error.bad_rows) from error
 
 
@@ -140,9 +140,21 @@ def template_rows() -> list[list[object]]:
     return [[c.pk, year, month, recorded.get(c.pk, "")] for c in customers]
 
 
-def _on_line(error, parsed: ParsedCsv) -> CsvLineError:
-    # The batch numbers a file's rows by their lines already.
-    return line_error(error, line=error.row, by_name=parsed.by_name)
+# Where each field of a StagedRow (line, customer_id, year, month, api_usage) is.
+_STAGED_AT = {"customer_id": 1, "year": 2, "month": 3, "api_usage": 4}
+
+
+def _on_lines(errors, parsed: ParsedCsv) -> list[CsvLineError]:
+    # The batch numbers a file's rows by their lines already; the value at fault is the row's.
+    if not errors:
+        return []
+    by_line = {row[0]: row for row in parsed.rows}
+    found = []
+    for error in errors:
+        row, at = by_line.get(error.row), _STAGED_AT.get(error.field)
+        value = row[at] if row is not None and at is not None else None
+        found.append(line_error(error, line=error.row, by_name=parsed.by_name, value=value))
+    return found
 
 
 def too_big_message(size: int) -> str:

@@ -52,12 +52,15 @@ class CsvFileError(Exception):
 @dataclass(frozen=True)
 class CsvLineError:
     """A problem of one line: `field` is a column of the file ("customer" in a file that names
-    customers), or "" for the row as a whole; `code` is usage.services.rows' or this module's."""
+    customers), or "" for the row as a whole; `code` is usage.services.rows' or this module's;
+    `value` is the cell at fault as the file has it (the whole line's cells for a row with the
+    wrong number of them; "" for an empty cell, None when not known)."""
 
     line: int
     field: str
     code: str
     message: str
+    value: str | None = None
 
 
 class UsageCsv:
@@ -108,9 +111,9 @@ class UsageCsv:
             while len(cells) > width and not cells[-1]:
                 cells.pop()
             if len(cells) != width:
-                shown = _shown(reader.dialect.delimiter.join(cells))
-                message = f"Expected {width} values, found {len(cells)}: {shown}."
-                yield [CsvLineError(line, "", WRONG_CELL_COUNT, message)]
+                joined = reader.dialect.delimiter.join(cells)
+                message = f"Expected {width} values, found {len(cells)}: {_shown(joined)}."
+                yield [CsvLineError(line, "", WRONG_CELL_COUNT, message, joined)]
                 continue
             yield self._row(line, cells[at[0]], cells[at[1]], cells[at[2]], cells[at[3]])
 
@@ -122,7 +125,7 @@ class UsageCsv:
             customer_id = self._names.resolve(customer) if customer else None
             if isinstance(customer_id, tuple):
                 code, message = customer_id
-                return [CsvLineError(line, "customer", code, message)]
+                return [CsvLineError(line, "customer", code, message, customer)]
             customer = str(customer_id or "")
         # The fast path: four cells of plain ASCII digits, at most 18 each (a 64-bit column
         # holds them; their ranges are checked in SQL). Anything else gets the schema's words.
@@ -139,7 +142,10 @@ class UsageCsv:
         raw = {"customer_id": customer_id, "year": year, "month": month, "api_usage": api_usage}
         row, errors = usage_row_parse(raw=raw, row=line, source=TEXT)
         if row is None:
-            return [line_error(e, line=line, by_name=self.by_name) for e in errors]
+            return [
+                line_error(e, line=line, by_name=self.by_name, value=raw.get(e.field))
+                for e in errors
+            ]
         return (line, *row)
 
     def _guard(self, read):
@@ -163,10 +169,14 @@ class UsageCsv:
         )
 
 
-def line_error(error: UsageRowError, *, line: int, by_name: bool) -> CsvLineError:
-    """A row schema's or a batch's error, on its line and in the file's columns."""
+def line_error(
+    error: UsageRowError, *, line: int, by_name: bool, value: object = None
+) -> CsvLineError:
+    """A row schema's or a batch's error, on its line and in the file's columns, with the
+    cell at fault (`value`) when the caller knows it."""
     column = "customer" if by_name and error.field == "customer_id" else error.field
-    return CsvLineError(line, column, error.code, error.message)
+    shown = None if value is None else str(value)
+    return CsvLineError(line, column, error.code, error.message, shown)
 
 
 class CustomerNames:

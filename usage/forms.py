@@ -61,6 +61,10 @@ class UsageEntryForm(forms.Form):
         widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
     )
 
+    # The total the person saw and agreed to replace ("Currently 12,000; you are setting
+    # 15,000"): the view records over a recorded total only when it is still this one.
+    confirm_old = forms.CharField(required=False, widget=forms.HiddenInput)
+
     row: UsageRow | None = None
 
     def __init__(self, *args, **kwargs):

@@ -73,6 +73,16 @@ def usage_list() -> QuerySet[Usage]:
     )
 
 
+def usage_recorded(*, customer_id: int, year: int, month: int) -> int | None:
+    """The customer-month's recorded API calls, or None when nothing is recorded for it (the
+    record page asks before it replaces a total). One query."""
+    return (
+        Usage.objects.filter(customer_id=customer_id, year=year, month=month)
+        .values_list("api_usage", flat=True)
+        .first()
+    )
+
+
 def usage_of_month(*, customer_id: int, year: int, month: int) -> int:
     """The customer-month's recorded API calls; 0 when none are recorded (SPEC "Computing a
     bill": no usage row counts as 0)."""

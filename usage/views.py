@@ -22,7 +22,9 @@ from accounts.roles import Perm, can
 from billing_site.core import periods
 from billing_site.core.errors import DomainError
 from billing_site.core.http import add_domain_errors, forbidden
+from billing_site.core.templatetags.display import month_short
 from bills.selectors import bill_list, bill_list_stale
+from customers.selectors import customer_list
 from usage.csv_import import (
     HEADER,
     MAX_ROWS,
@@ -36,6 +38,7 @@ from usage.csv_import import (
 )
 from usage.forms import UsageEntryForm, UsageUploadForm
 from usage.models import UsageSource
+from usage.selectors import usage_recorded
 from usage.services import (
     UsageChange,
     UsagePreview,
@@ -64,6 +67,10 @@ class Outcome:
     bad_lines: int = 0
     stale: list = field(default_factory=list)  # bills, from bills.selectors
     preview: UsagePreview | None = None
+    # One month by hand: what the flash says was recorded, or the total it would replace
+    # (nothing written until the person confirms).
+    note: str = ""
+    overwrite: dict | None = None
 
 
 @require_http_methods(["GET", "POST"])
@@ -86,13 +93,19 @@ def record(request):
     elif request.method == "POST":
         messages.error(request, "Choose a form to send: one month, or a CSV file.")
     if outcome.result:
-        messages.success(request, recorded_summary(outcome.result))
+        messages.success(request, outcome.note or recorded_summary(outcome.result))
     return render(request, "usage/record.html", page_context(entry_form, upload_form, outcome))
 
 
 def record_entry(request, form: UsageEntryForm) -> Outcome:
     if not form.is_valid() or form.row is None:
         return Outcome()
+    row, name = form.row, form.cleaned_data["customer"].name
+    old = usage_recorded(customer_id=row.customer_id, year=row.year, month=row.month)
+    if old is not None and old != row.api_usage and form.cleaned_data["confirm_old"] != str(old):
+        # A total is there: show it and ask, rather than overwrite it unseen.
+        label = month_short(f"{row.year}-{row.month:02d}")
+        return Outcome(overwrite={"name": name, "label": label, "old": old, "new": row.api_usage})
     try:
         result = usage_record_many(items=[form.row], user=request.user, source=UsageSource.PAGE)
     except UsageRowsError as error:
@@ -101,7 +114,23 @@ def record_entry(request, form: UsageEntryForm) -> Outcome:
     except DomainError as error:
         add_domain_errors(form, error)
         return Outcome()
-    return Outcome(result=result, months=[form.row], stale=bill_list_stale([form.row]))
+    return Outcome(
+        result=result,
+        months=[row],
+        stale=bill_list_stale([row]),
+        note=entry_note(name, row, old),
+    )
+
+
+def entry_note(name: str, row: UsageRow, old: int | None) -> str:
+    """What the flash says of one month by hand: "Acme Corp, Sep 2026: 12,000 → 15,000 API
+    calls" (or "…: 15,000 API calls, a new month" / "…, unchanged")."""
+    head = f"{name}, {month_short(f'{row.year}-{row.month:02d}')}: "
+    if old is None:
+        return f"{head}{row.api_usage:,} API calls, a new month."
+    if old == row.api_usage:
+        return f"{head}{row.api_usage:,} API calls, unchanged."
+    return f"{head}{old:,} → {row.api_usage:,} API calls."
 
 
 def preview_upload(request, form: UsageUploadForm) -> Outcome:
@@ -193,7 +222,18 @@ def page_context(entry_form, upload_form, outcome: Outcome) -> dict:
         "hidden_changed": max(0, len(updated) - SHOWN_CHANGES),
         "header": HEADER,
         "max_rows": MAX_ROWS,
+        "example": _example(),
     }
+
+
+def _example() -> dict | None:
+    # The format's example line names a customer that exists (the first by name), with the
+    # last month that has ended; none when there are no customers yet.
+    customer = customer_list().select_related(None).only("id", "name").first()
+    if customer is None:
+        return None
+    year, month = periods.last_ended_month()
+    return {"id": customer.pk, "name": customer.name, "year": year, "month": month}
 
 
 def _same_period(row: UsageRow) -> dict:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
+from urllib.parse import urlencode
 
 import django_filters
 from django import forms
@@ -255,13 +256,40 @@ class FilterSet(django_filters.FilterSet):
         return qs
 
 
-def filter_for_api(filterset_class: type[django_filters.FilterSet], request, queryset: QuerySet):
-    """The queryset filtered by the request's query string; a bad value raises DRF's
-    ValidationError (a 400 `{"param": ["message"]}`). Parameters the FilterSet does not name
-    are ignored."""
+def unknown_parameters(
+    filterset_class: type[django_filters.FilterSet], params, *, allowed: Sequence[str] = ()
+) -> dict[str, list[str]]:
+    """{name: [message]} for each query parameter that is neither one of the FilterSet's
+    filters nor in `allowed` (a list's paging parameters, e.g. "page", "page_size"); empty
+    when every parameter is known. A misspelt filter (?stauts=draft) must not quietly answer
+    every row."""
+    known = list(filterset_class.base_filters)
+    unknown = [name for name in params if name not in known and name not in allowed]
+    if not unknown:
+        return {}
+    listed = ", ".join(known)
+    if allowed:
+        listed += f"; and {', '.join(allowed)}"
+    message = f"Unknown filter. Known: {listed}."
+    # Names are echoed back: cut a hostile one to a readable length.
+    return {name[:100]: [message] for name in unknown}
+
+
+def filter_for_api(
+    filterset_class: type[django_filters.FilterSet],
+    request,
+    queryset: QuerySet,
+    *,
+    allowed: Sequence[str] = (),
+):
+    """The queryset filtered by the request's query string (SPEC "JSON API": lists). Raises
+    DRF's ValidationError, a 400 `{"param": ["message"]}` naming each bad parameter: a value
+    that does not parse, or a parameter that is neither a filter nor in `allowed` (the list's
+    paging parameters), e.g. `{"stauts": ["Unknown filter. Known: status, ..."]}`."""
+    errors = unknown_parameters(filterset_class, request.query_params, allowed=allowed)
     filterset = filterset_class(data=request.query_params, queryset=queryset, request=request)
-    if not filterset.is_valid():
-        raise ValidationError(filterset.errors)
+    if not filterset.is_valid() or errors:
+        raise ValidationError({**errors, **filterset.errors})
     return filterset.qs
 
 
@@ -273,12 +301,44 @@ def filter_for_page(filterset_class: type[django_filters.FilterSet], request, qu
     return filterset, filterset.qs
 
 
+def filter_query(filterset: django_filters.FilterSet) -> str:
+    """The query string ("?status=draft&sort=amount", or "" for none) of the filters
+    `filterset` was given and applies: its own parameters with a value, in the FilterSet's
+    order, leaving out the page's others (page, per_page) and any value that did not parse
+    (a page drops those). What an export of the same rows asks for, e.g. the dashboard's
+    "Export CSV" link to GET /api/bills.csv."""
+    data, errors = filterset.data, filterset.errors
+    pairs = [
+        (name, value)
+        for name in filterset.filters
+        if name not in errors
+        for value in (data.getlist(name) if hasattr(data, "getlist") else [data.get(name)])
+        if value not in (None, "")
+    ]
+    return f"?{urlencode(pairs)}" if pairs else ""
+
+
 class FilterSetBackend(DjangoFilterBackend):
     """For an API view: applies its `filterset_class` with filter_for_api, and lets
-    drf-spectacular document the FilterSet's parameters (it knows DjangoFilterBackend)."""
+    drf-spectacular document the FilterSet's parameters (it knows DjangoFilterBackend). Besides
+    the filters, a paginated view takes its paginator's `page` and `page_size`; any other
+    parameter is a 400 (an unpaginated view, such as a CSV export, takes the filters only)."""
 
     def filter_queryset(self, request, queryset: QuerySet, view) -> QuerySet:
         filterset_class = self.get_filterset_class(view, queryset)
         if filterset_class is None:
             return queryset
-        return filter_for_api(filterset_class, request, queryset)
+        return filter_for_api(filterset_class, request, queryset, allowed=paging_parameters(view))
+
+
+def paging_parameters(view) -> tuple[str, ...]:
+    """The query parameters a view's paginator reads ("page", "page_size"), or () for a view
+    without one."""
+    paginator = getattr(view, "paginator", None)
+    if paginator is None:
+        return ()
+    names = (
+        getattr(paginator, "page_query_param", None),
+        getattr(paginator, "page_size_query_param", None),
+    )
+    return tuple(name for name in names if name)

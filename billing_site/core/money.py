@@ -46,16 +46,35 @@ def money_totals(queryset, *, key: str, amount: str) -> dict[object, tuple[int, 
     PostgreSQL adds NUMERIC exactly. SQLite's SUM goes through floating point (15 significant
     digits), so there the rows' exact amounts (core.fields.MoneyField) are added in Python.
     """
+    return {
+        value: (count, sums[0])
+        for value, (count, sums) in money_totals_of(queryset, key=key, amounts=(amount,)).items()
+    }
+
+
+def money_totals_of(
+    queryset, *, key: str, amounts: tuple[str, ...]
+) -> dict[object, tuple[int, tuple[Decimal, ...]]]:
+    """{value of `key`: (row count, (exact total of each of `amounts`, in order))} over
+    `queryset`, in one query; exact on PostgreSQL and SQLite as money_totals is."""
     from django.db import connections
     from django.db.models import Count, Sum
 
     queryset = queryset.order_by()
+    zero = Decimal("0")
     if connections[queryset.db].vendor != "sqlite":
-        rows = queryset.values(key).annotate(n=Count("pk"), total=Sum(amount))
-        return {row[key]: (row["n"], row["total"] or Decimal("0")) for row in rows}
-    totals: dict[object, tuple[int, Decimal]] = {}
+        sums = {f"total_{i}": Sum(name) for i, name in enumerate(amounts)}
+        rows = queryset.values(key).annotate(n=Count("pk"), **sums)
+        return {
+            row[key]: (row["n"], tuple(row[f"total_{i}"] or zero for i in range(len(amounts))))
+            for row in rows
+        }
+    totals: dict[object, tuple[int, tuple[Decimal, ...]]] = {}
     with localcontext(prec=PRECISION):
-        for value, each in queryset.values_list(key, amount).iterator(chunk_size=5000):
-            count, total = totals.get(value, (0, Decimal("0")))
-            totals[value] = (count + 1, total + each)
+        for value, *each in queryset.values_list(key, *amounts).iterator(chunk_size=5000):
+            count, total = totals.get(value, (0, (zero,) * len(amounts)))
+            totals[value] = (
+                count + 1,
+                tuple(t + (e or zero) for t, e in zip(total, each, strict=True)),
+            )
     return totals

@@ -12,12 +12,15 @@ post-save signal writes exactly one BillAction.
     decisions    bill_approve, bill_reject, bill_revert
     update       bill_update (recompute or reprice), bill_dismiss_usage_change
     invoicing    bill_send, bill_void (with documents: the numbered invoice, the credit note)
+    bulk         bulk_preview, bulk_apply: approve, reject or send many bills, one at a time
+    payments     payment_record, payment_undo (a sent bill is paid once its payments cover it)
 """
 
 from bills.services.creation import GenerationResult, bill_create, bill_generate, bill_rebill
 from bills.services.decisions import bill_approve, bill_reject, bill_revert
 from bills.services.invoicing import bill_send, bill_void
 from bills.services.lifecycle import bill_available_actions
+from bills.services.payments import payment_record, payment_undo
 from bills.services.pricing import (
     overage_amount_for,
     overage_exact_amount,
@@ -43,4 +46,6 @@ __all__ = [
     "overage_exact_amount",
     "overage_units_for",
     "parse_unit_cost",
+    "payment_record",
+    "payment_undo",
 ]

@@ -6,9 +6,11 @@ two racing creations for a month queue up; the partial unique index decides what
 
 from __future__ import annotations
 
+import heapq
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from django.db import IntegrityError, transaction
 from django.db.models import F, FilteredRelation, Q
@@ -20,6 +22,7 @@ from billing_site.core import periods
 from billing_site.core.errors import DomainError
 from bills.models import Action, Bill, Status, live_q
 from bills.services import lifecycle
+from bills.services.digest import digest_schedule
 from bills.services.history import HistoryEntry, bill_save, bills_create
 from bills.services.lifecycle import billable_period, period_lock
 from bills.services.pricing import overage_amount_for, overage_units_for
@@ -27,15 +30,27 @@ from customers.models import TERMS_FIELDS, Customer
 from customers.selectors import Terms, customer_terms_for, customer_terms_of_month
 from usage.selectors import usage_of_month
 
+# How many skipped customers a generation names per reason (the counts stay exact).
+SKIPPED_NAMED = 100
+
+
+class SkippedCustomer(NamedTuple):
+    """A customer a generation skipped: its id and name."""
+
+    id: int
+    name: str
+
 
 @dataclass(frozen=True)
 class GenerationResult:
-    """What a month end did: bills created, customers skipped (by reason), the new bill ids."""
+    """What a month end did: bills created, customers skipped (how many per reason, and the
+    first SKIPPED_NAMED of each reason by name in `skipped_customers`), the new bill ids."""
 
     created: int
     skipped: int
     skipped_reasons: dict[str, int]
     bill_ids: list[int]
+    skipped_customers: dict[str, list[SkippedCustomer]] = field(default_factory=dict)
 
 
 def bill_create(*, customer_id: int, year: int, month: int, user: User) -> Bill:
@@ -159,9 +174,12 @@ def bill_generate(
     """Bill every customer with overage in a month that has ended, in one transaction.
 
     Idempotent: customers already billed (by a live bill) are skipped, as are customers not
-    under contract that month and those without overage. Runs a fixed number of queries
-    whatever the customer count: one read, one insert of bills, one insert of history.
-    `progress` hears about each phase; nothing is committed until it returns.
+    under contract that month and those without overage (or whose amount rounds to 0.00); the
+    result counts them per reason and names the first SKIPPED_NAMED of each by name. Runs a
+    fixed number of queries whatever the customer count: one read, one insert of bills, one
+    insert of history.
+    `progress` hears about each phase; nothing is committed until it returns. Once committed,
+    the approvers the new bills wait on get one digest email each (services.digest).
     Raises DomainError: forbidden (not Finance); invalid naming "year"/"month"; conflict when
     another generation of the month inserted at the same moment.
     """
@@ -169,6 +187,12 @@ def bill_generate(
     require(user, Perm.GENERATE_BILLS)
     year, month = billable_period(year, month)
     reasons: Counter[str] = Counter()
+    skipped: dict[str, list[SkippedCustomer]] = {}
+
+    def skip(reason: str, row: dict) -> None:
+        reasons[reason] += 1
+        skipped.setdefault(reason, []).append(SkippedCustomer(row["id"], row["name"]))
+
     try:
         with transaction.atomic():
             period_lock(year, month)
@@ -180,10 +204,10 @@ def bill_generate(
             # (cursor_tuple_fraction) and pick nested loops, 100x slower for the whole month.
             for row in _generation_rows(year, month):
                 if not periods.contract_covers(row["start_date"], row["end_date"], year, month):
-                    reasons["not under contract"] += 1
+                    skip("not under contract", row)
                     continue
                 if row["billed_id"] is not None:
-                    reasons["already billed"] += 1
+                    skip("already billed", row)
                     continue
                 api_usage = int(row["usage"] or 0)
                 # The terms in force for the month; without versions, the customer's own.
@@ -192,11 +216,11 @@ def bill_generate(
                 )
                 units = overage_units_for(api_usage, terms.monthly_api_limit)
                 if units == 0:
-                    reasons["no overage"] += 1
+                    skip("no overage", row)
                     continue
                 amount = overage_amount_for(units, terms.overage_unit_cost)
                 if amount == 0:
-                    reasons["amount rounds to 0.00"] += 1
+                    skip("amount rounds to 0.00", row)
                     continue
                 new_bills.append(
                     Bill(
@@ -221,6 +245,8 @@ def bill_generate(
             )
             entry = HistoryEntry(stakeholder=user, action=Action.CREATED)
             created = bills_create(bills=new_bills, entry=entry)
+            # Each person the new bills wait on hears once, after the commit (services.digest).
+            digest_schedule(bill_ids=[b.pk for b in created], year=year, month=month)
     except IntegrityError:
         raise DomainError.conflict(
             f"Bills for {periods.label(year, month)} were being created at the same moment; "
@@ -231,6 +257,10 @@ def bill_generate(
         skipped=sum(reasons.values()),
         skipped_reasons=dict(reasons),
         bill_ids=[b.pk for b in created],
+        skipped_customers={
+            reason: heapq.nsmallest(SKIPPED_NAMED, found, key=lambda c: (c.name, c.id))
+            for reason, found in skipped.items()
+        },
     )
 
 
@@ -251,6 +281,7 @@ def _generation_rows(year: int, month: int):
         )
         .values(
             "id",
+            "name",
             "start_date",
             "end_date",
             "monthly_api_limit",

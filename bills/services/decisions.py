@@ -24,8 +24,11 @@ def bill_approve(*, bill: Bill | int, user: User, comment: str = "") -> Bill:
 
     A bill whose month's usage looks suspicious (usage.analysis.usage_anomalies: far from the
     customer's own history) needs a comment; the history keeps the reason.
+    The two approvals of a bill come from two different people (SPEC "Approvals"), whatever
+    their roles are now.
     Raises DomainError: not_found; forbidden (not Sales or the customer's CSM); conflict (not a
-    draft, or the user's slot is already filled); invalid naming "comment".
+    draft, the user's slot is already filled, or the user gave the other approval); invalid
+    naming "comment".
     """
     comment = clean_comment(comment)
     with transaction.atomic():
@@ -50,6 +53,14 @@ def bill_approve(*, bill: Bill | int, user: User, comment: str = "") -> Bill:
             raise DomainError.conflict(
                 f"Bill #{bill.pk} already has its {SLOT_LABELS[slot]} approval (from {who}); "
                 "it needs the other approval now."
+            )
+        other = "sales" if slot == "csm" else "csm"
+        if getattr(bill, f"{other}_approved_by_id") == user.pk:
+            # Four eyes: whatever the user's role is now, they gave the other approval already
+            # (e.g. approved as the CSM, then an admin made them Sales).
+            raise DomainError.conflict(
+                f"You already gave bill #{bill.pk}'s {SLOT_LABELS[other]} approval; its two "
+                "approvals come from two different people."
             )
         setattr(bill, f"{slot}_approved_by", user)
         setattr(bill, f"{slot}_approved_at", timezone.now())

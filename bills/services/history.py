@@ -9,7 +9,7 @@ through the same `history_row`. A bill saved without an entry is refused before 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 from django.utils import timezone
@@ -34,6 +34,7 @@ FIELD_LABELS = {
     "overage_unit_cost": "unit cost",
     "overage_amount": "amount",
     "requires_csm_approval": "needs CSM approval",
+    "amount_paid": "paid",
 }
 
 
@@ -122,13 +123,21 @@ def jsonable(value: object) -> ChangeValue:
 
 
 # Money in `changes`, shown as the pages show money: with the currency, thousands separated.
-MONEY_FIELDS = {"overage_amount": format_money, "overage_unit_cost": format_unit_cost}
+MONEY_FIELDS = {
+    "overage_amount": format_money,
+    "overage_unit_cost": format_unit_cost,
+    "amount_paid": format_money,
+}
+# A payment's row (services.payments) keeps the payment itself; it reads as one sentence.
+PAYMENT_KEYS = ("payment_id", "payment_amount", "received_on", "reference")
 
 
 def describe_changes(changes: Changes | None, *, currency: str | None = None) -> list[str]:
     """A row's `changes` as short sentences for the timeline, e.g.
     "unit cost: USD 0.0025 → USD 0.002" (money in `currency`, else settings.CURRENCY)."""
     lines = []
+    if changes and "payment_amount" in changes:  # the payment first, whatever the key order
+        lines.append(_payment_line(changes, currency))
     for key, value in (changes or {}).items():
         if key == "approval":
             lines.append(f"{'CSM' if value == 'csm' else 'Sales'} approval")
@@ -138,6 +147,8 @@ def describe_changes(changes: Changes | None, *, currency: str | None = None) ->
             lines.append(f"Because the {value}")
         elif key == "suspicious_usage":
             lines.append(f"Approved although the usage looked suspicious: {value}")
+        elif key in PAYMENT_KEYS:
+            continue
         elif key == "approvals_cleared":
             counts = "counts" if value == 1 else "count"
             lines.append(f"{value} earlier approval{'s' * (value != 1)} no longer {counts}")
@@ -150,6 +161,16 @@ def describe_changes(changes: Changes | None, *, currency: str | None = None) ->
             label = FIELD_LABELS.get(key, key.replace("_", " "))
             lines.append(f"{label}: {_plain(value[0])} → {_plain(value[1])}")
     return lines
+
+
+def _payment_line(changes: Changes, currency: str | None) -> str:
+    """The payment of a row, e.g. "Payment #7: USD 100.00 received 1 May 2026, reference TR-1"."""
+    amount = with_currency(format_money(Decimal(str(changes["payment_amount"]))), currency)
+    received = date.fromisoformat(str(changes.get("received_on")))
+    return (
+        f"Payment #{changes.get('payment_id')}: {amount} received "
+        f"{received.day} {received:%b %Y}, reference {changes.get('reference')}"
+    )
 
 
 def _plain(value: object) -> str:

@@ -22,8 +22,9 @@ from bills.services.history import HistoryEntry, bill_save, clean_comment
 logger = logging.getLogger(__name__)
 
 
-def _address_problem(email: str) -> str:
-    """Why an invoice cannot be emailed to this address ("" when it can)."""
+def billing_email_problem(email: str) -> str:
+    """Why an invoice cannot be emailed to this address ("" when it can); bill_send and the
+    bulk preview ask it."""
     if not email.strip():
         return "The customer has no billing email; add one before sending."
     try:
@@ -51,7 +52,7 @@ def bill_send(*, bill: Bill | int, user: User) -> Bill:
         bill = lifecycle.bill_lock(bill=bill)
         require(user, Perm.SEND_BILL, bill)
         lifecycle.check(bill, "send")
-        problem = _address_problem(bill.customer.billing_email)
+        problem = billing_email_problem(bill.customer.billing_email)
         if problem:
             entry = HistoryEntry(
                 stakeholder=user,

@@ -13,6 +13,7 @@ from accounts.models import User
 from accounts.roles import Perm, approval_slot, can
 from billing_site.core import periods
 from billing_site.core.errors import DomainError
+from billing_site.core.money import format_money, with_currency
 from bills.models import Action, Bill, Status
 
 # Namespace for PostgreSQL advisory locks that serialize bill creation per month.
@@ -105,6 +106,26 @@ TRANSITIONS: dict[str, Transition] = {
             True,
             "Keep the invoice as sent although the month's usage changed; say why.",
         ),
+        # Money received against the invoice; the bill is paid once payments cover its amount
+        # (bills/services/payments.py). Undo: only a bill with a payment that counts (`allows`).
+        Transition(
+            "record_payment",
+            Perm.RECORD_PAYMENT,
+            (Status.SENT,),
+            "Record payment",
+            "paid",
+            False,
+            "Record money received against the invoice; the bill is paid once it is covered.",
+        ),
+        Transition(
+            "undo_payment",
+            Perm.RECORD_PAYMENT,
+            (Status.SENT, Status.PAID),
+            "Undo payment",
+            "undone",
+            True,
+            "Undo a payment recorded by mistake: it stays on record but no longer counts.",
+        ),
         # Only a void bill not billed again yet (see `allows`).
         Transition(
             "rebill",
@@ -146,6 +167,8 @@ STATUS_VIEWS: dict[str, StatusView] = {
         "It was rejected: the overage is written off unless the decision is undone.",
     ),
     Status.SENT: StatusView("Invoiced", False, "", "The invoice was sent to {email}."),
+    # No stamp: the paid invoice is the one that was emailed, byte for byte.
+    Status.PAID: StatusView("Paid", False, "", "It is paid in full: nothing is left to do."),
     Status.VOID: StatusView("Voided", True, "VOID", "It is void: the month may be billed again."),
 }
 
@@ -161,6 +184,8 @@ HISTORY_VERBS: dict[str, str] = {
     Action.VOIDED: "voided the bill",
     Action.REBILLED: "billed the month again",
     Action.FLAG_DISMISSED: "kept the sent invoice although usage changed",
+    Action.PAYMENT_RECORDED: "recorded a payment",
+    Action.PAYMENT_UNDONE: "undid a payment",
 }
 
 
@@ -193,6 +218,10 @@ def allows(bill: Bill, action: str) -> bool:
         return bill.usage_changed_after_sending
     if action == "rebill":
         return not _replaced(bill)
+    if action == "void":
+        return not bill.amount_paid  # payments that count are undone first
+    if action == "undo_payment":
+        return bill.amount_paid > 0
     return True
 
 
@@ -225,6 +254,8 @@ def check(bill: Bill, action: str) -> None:
         raise DomainError.conflict(
             f"Bill #{bill.pk}'s month has the usage it was sent with: there is nothing to dismiss."
         )
+    if action in ("void", "record_payment", "undo_payment"):
+        _check_payments(bill, action)
     if action == "rebill" and bill.status == Status.VOID:
         raise DomainError.conflict(
             f"Bill #{bill.pk} was already billed again as bill #{bill.replaced_by.pk}."
@@ -240,6 +271,22 @@ def check(bill: Bill, action: str) -> None:
     )
 
 
+def _check_payments(bill: Bill, action: str) -> None:
+    paid = with_currency(format_money(bill.amount_paid), bill.currency)
+    if action == "void" and bill.amount_paid:
+        raise DomainError.conflict(
+            f"Bill #{bill.pk} has payments of {paid} recorded: undo them before voiding it."
+        )
+    if action == "record_payment" and bill.status == Status.PAID:
+        raise DomainError.conflict(f"Bill #{bill.pk} is paid in full: nothing is left to pay.")
+    if action == "undo_payment" and bill.status in TRANSITIONS[action].from_statuses:
+        raise DomainError.conflict(f"Bill #{bill.pk} has no payment to undo.")
+    if action == "undo_payment":
+        raise DomainError.conflict(
+            f"Bill #{bill.pk} is {bill.status}; payments are undone only on sent or paid bills."
+        )
+
+
 def bill_available_actions(*, bill: Bill, user: User) -> frozenset[str]:
     """The actions (TRANSITIONS keys) this user may take on this bill now: the role and the
     status, exactly as the services decide. Approve also needs the user's approval slot to be
@@ -251,6 +298,8 @@ def bill_available_actions(*, bill: Bill, user: User) -> frozenset[str]:
         if name == "approve":
             slot = approval_slot(user)
             if slot is None or getattr(bill, f"{slot}_approved_by_id") is not None:
+                continue
+            if user.pk in (bill.csm_approved_by_id, bill.sales_approved_by_id):  # four eyes
                 continue
         actions.add(name)
     return frozenset(actions)

@@ -28,6 +28,8 @@ class BillButtons:
     void: lifecycle.Transition | None = None
     rebill: lifecycle.Transition | None = None
     dismiss: lifecycle.Transition | None = None
+    record_payment: lifecycle.Transition | None = None
+    undo_payment: lifecycle.Transition | None = None
 
     @property
     def any(self) -> bool:

@@ -31,6 +31,41 @@
     });
   });
 
+  // A tile, chip or column header that changes one filter of a form (data-filters: the
+  // form's id; data-filter-values: {"status": "draft"}) asks the form itself for the list,
+  // so every request of the list comes from one element and one hx-sync queue, and the last
+  // one asked for is the one shown. The values are written into the form at once and also
+  // kept until the form's next request goes out: an answer still on its way may reset the
+  // form (its out-of-band fields) before that request reads the form.
+  document.addEventListener(
+    "click",
+    function (event) {
+      var link = event.target.closest && event.target.closest("[data-filters]");
+      var form = link && document.getElementById(link.getAttribute("data-filters"));
+      if (!form || !window.htmx || event.ctrlKey || event.metaKey || event.shiftKey) return;
+      event.preventDefault();
+      var values = JSON.parse(link.getAttribute("data-filter-values") || "{}");
+      form.pendingFilterValues = Object.assign(form.pendingFilterValues || {}, values);
+      Object.keys(values).forEach(function (name) {
+        var control = form.elements[name];
+        if (control && control.type !== "checkbox") control.value = values[name];
+      });
+      htmx.trigger(form, "submit");
+    },
+    true
+  );
+  document.addEventListener("htmx:configRequest", function (event) {
+    var form = event.detail.elt;
+    var pending = form && form.pendingFilterValues;
+    if (!pending) return;
+    var params = event.detail.parameters;
+    Object.keys(pending).forEach(function (name) {
+      if (typeof params.set === "function") params.set(name, pending[name]);
+      else params[name] = pending[name];
+    });
+    delete form.pendingFilterValues;
+  });
+
   // Filters send every field; leave the empty ones out so the pushed URL stays short.
   document.addEventListener("htmx:configRequest", function (event) {
     if (event.detail.verb !== "get") return;

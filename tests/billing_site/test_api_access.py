@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import pytest
 
+from billing_site.core import periods
 from bills.models import Status
+from bills.services import payment_record
 from tests.factories import MONTH, YEAR, CustomerFactory
 from usage.models import Usage
 
@@ -34,6 +36,8 @@ MATRIX = {
     "PATCH /api/bills/:id/revert": (401, 403, 200, 200, 403),
     "PATCH /api/bills/:id/send": (401, 200, 403, 403, 403),
     "PATCH /api/bills/:id/void": (401, 200, 403, 403, 403),
+    "POST /api/bills/:id/payments": (401, 201, 403, 403, 403),
+    "POST /api/bills/:id/payments/:payment_id/undo": (401, 200, 403, 403, 403),
 }
 ROLE_ORDER = ("anonymous", "finance", "sales", "csm", "other_csm")
 CASES = [
@@ -58,6 +62,14 @@ def _request(endpoint: str, *, customer, finance, bill_in):
         body = {"customer_id": customer.pk, "year": YEAR, "month": MONTH}
     elif path == "/api/bills/generate":
         body = {"year": YEAR, "month": MONTH}
+    elif path.startswith("/api/bills/:id/payments"):
+        bill = bill_in(Status.SENT, customer=customer)
+        body = {"date": periods.today().isoformat(), "amount": "10.00", "reference": "TR-1"}
+        if path.endswith("/undo"):
+            payment = payment_record(bill=bill, user=finance, **body)
+            path = path.replace(":payment_id", str(payment.pk))
+            body = {"comment": "Bounced."}
+        path = path.replace(":id", str(bill.pk))
     elif path.startswith("/api/bills/:id"):
         action = path.removeprefix("/api/bills/:id").lstrip("/")
         status = {

@@ -11,7 +11,8 @@ Each row is a role acting on a bill of a customer it has a relation to, in one s
   customer has another CSM; "none" the customer has no CSM (any Customer Success user stands in).
 - state: draft (one approval needed), draft_two (the customer requires CSM approval: two
   approvals, none given yet), draft_csm_approved and draft_sales_approved (two needed, the CSM's
-  or a Sales user's given), approved, rejected, sent, void. The setup approvals and decisions
+  or a Sales user's given), approved, rejected, sent, paid (sent, then paid in full by
+  Finance), void. The setup approvals and decisions
   come from people other than the acting user, except the CSM's own approval under "own".
 - a cell: the status the bill ends in (the action happened and wrote one history row; re-bill
   leaves the void bill void, records it, and makes a new draft), or
@@ -27,8 +28,9 @@ import pytest
 from django.contrib.messages import get_messages
 
 from accounts.models import Role
+from billing_site.core import periods
 from bills.models import Bill, BillAction
-from bills.services import bill_approve, bill_reject, bill_send, bill_void
+from bills.services import bill_approve, bill_reject, bill_send, bill_void, payment_record
 from customers.models import Customer
 from tests.factories import MONTH, YEAR, CustomerFactory, UserFactory, htmx, make_bill
 
@@ -43,6 +45,7 @@ finance own      draft_sales_approved 403      403      403    draft  409  409 4
 finance own      approved             403      403      403    409    sent 409 409 409
 finance own      rejected             403      403      403    draft  409  409 409 409
 finance own      sent                 403      403      403    409    409  void 409 409
+finance own      paid                 403      403      403    409    409  409 409 409
 finance own      void                 403      403      403    409    409  409 void 409
 
 finance other    draft                403      403      403    draft  409  409 409 409
@@ -52,6 +55,7 @@ finance other    draft_sales_approved 403      403      403    draft  409  409 4
 finance other    approved             403      403      403    409    sent 409 409 409
 finance other    rejected             403      403      403    draft  409  409 409 409
 finance other    sent                 403      403      403    409    409  void 409 409
+finance other    paid                 403      403      403    409    409  409 409 409
 finance other    void                 403      403      403    409    409  409 void 409
 
 finance none     draft                403      403      403    draft  409  409 409 409
@@ -61,6 +65,7 @@ finance none     draft_sales_approved 403      403      403    draft  409  409 4
 finance none     approved             403      403      403    409    sent 409 409 409
 finance none     rejected             403      403      403    draft  409  409 409 409
 finance none     sent                 403      403      403    409    409  void 409 409
+finance none     paid                 403      403      403    409    409  409 409 409
 finance none     void                 403      403      403    409    409  409 void 409
 
 sales   own      draft                approved rejected 409    403    403  403 403 403
@@ -70,6 +75,7 @@ sales   own      draft_sales_approved 409      rejected draft  403    403  403 4
 sales   own      approved             409      409      draft  403    403  403 403 403
 sales   own      rejected             409      409      draft  403    403  403 403 403
 sales   own      sent                 409      409      409    403    403  403 403 403
+sales   own      paid                 409      409      409    403    403  403 403 403
 sales   own      void                 409      409      409    403    403  403 403 403
 
 sales   other    draft                approved rejected 409    403    403  403 403 403
@@ -79,6 +85,7 @@ sales   other    draft_sales_approved 409      rejected draft  403    403  403 4
 sales   other    approved             409      409      draft  403    403  403 403 403
 sales   other    rejected             409      409      draft  403    403  403 403 403
 sales   other    sent                 409      409      409    403    403  403 403 403
+sales   other    paid                 409      409      409    403    403  403 403 403
 sales   other    void                 409      409      409    403    403  403 403 403
 
 sales   none     draft                approved rejected 409    403    403  403 403 403
@@ -88,6 +95,7 @@ sales   none     draft_sales_approved 409      rejected draft  403    403  403 4
 sales   none     approved             409      409      draft  403    403  403 403 403
 sales   none     rejected             409      409      draft  403    403  403 403 403
 sales   none     sent                 409      409      409    403    403  403 403 403
+sales   none     paid                 409      409      409    403    403  403 403 403
 sales   none     void                 409      409      409    403    403  403 403 403
 
 cs      own      draft                approved rejected 409    403    403  403 403 403
@@ -97,6 +105,7 @@ cs      own      draft_sales_approved approved rejected draft  403    403  403 4
 cs      own      approved             409      409      draft  403    403  403 403 403
 cs      own      rejected             409      409      draft  403    403  403 403 403
 cs      own      sent                 409      409      409    403    403  403 403 403
+cs      own      paid                 409      409      409    403    403  403 403 403
 cs      own      void                 409      409      409    403    403  403 403 403
 
 cs      other    draft                403      403      403    403    403  403 403 403
@@ -106,6 +115,7 @@ cs      other    draft_sales_approved 403      403      403    403    403  403 4
 cs      other    approved             403      403      403    403    403  403 403 403
 cs      other    rejected             403      403      403    403    403  403 403 403
 cs      other    sent                 403      403      403    403    403  403 403 403
+cs      other    paid                 403      403      403    403    403  403 403 403
 cs      other    void                 403      403      403    403    403  403 403 403
 
 cs      none     draft                approved rejected 409    403    403  403 403 403
@@ -115,6 +125,7 @@ cs      none     draft_sales_approved approved rejected draft  403    403  403 4
 cs      none     approved             409      409      draft  403    403  403 403 403
 cs      none     rejected             409      409      draft  403    403  403 403 403
 cs      none     sent                 409      409      409    403    403  403 403 403
+cs      none     paid                 409      409      409    403    403  403 403 403
 cs      none     void                 409      409      409    403    403  403 403 403
 """
 ROLES = ("finance", "sales", "cs")
@@ -127,6 +138,7 @@ STATES = (
     "approved",
     "rejected",
     "sent",
+    "paid",
     "void",
 )
 ACTIONS = ("approve", "reject", "revert", "update", "send", "void", "rebill", "dismiss")
@@ -210,10 +222,15 @@ def bill_for(actors, other_csm, cs_user):
             bill = bill_approve(bill=bill, user=sid)
         elif state == "rejected":
             bill = bill_reject(bill=bill, user=sid, comment="Not this month.")
-        elif state in ("approved", "sent", "void"):
+        elif state in ("approved", "sent", "paid", "void"):
             bill = bill_approve(bill=bill, user=sid)
-        if state in ("sent", "void"):
+        if state in ("sent", "paid", "void"):
             bill = bill_send(bill=bill, user=maker)
+        if state == "paid":
+            paid_on, amount = periods.today(), bill.overage_amount
+            bill = payment_record(
+                bill=bill, user=maker, date=paid_on, amount=amount, reference="TR-1"
+            ).bill
         if state == "void":
             bill = bill_void(bill=bill, user=maker, comment="Wrong month.")
         if relation == "own" and role != "cs":
@@ -335,7 +352,7 @@ def test_the_pages_show_exactly_the_buttons_the_table_allows(
     bill = bill_for(role, relation, state)
     ok = {action for action, cell in EXPECTED[role, relation, state].items() if cell in RESULTS}
     client = page_as(actors[role])
-    dashboard = client.get("/dashboard").content.decode()
+    dashboard = client.get("/dashboard?awaiting=").content.decode()  # every bill
     row = re.search(rf'<tr id="bill-row-{bill.pk}".*?</tr>', dashboard, re.S).group(0)
     assert buttons_in(row, ROW_BUTTONS) == {b for b, a in ROW_BUTTONS.items() if a in ok}
     panel = client.get(f"/bills/{bill.pk}").content.decode()

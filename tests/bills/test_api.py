@@ -30,6 +30,9 @@ BILL_KEYS = {
     "invoice_number",
     "issued_on",
     "due_on",
+    "amount_paid",
+    "balance_due",
+    "overdue",
     "credit_note_number",
     "replaces_id",
     "replaced_by_id",
@@ -88,6 +91,9 @@ def test_bill_json_has_exactly_the_documented_fields(finance, api_as, acme_bill,
         "invoice_number": None,
         "issued_on": None,
         "due_on": None,
+        "amount_paid": "0.00",
+        "balance_due": None,
+        "overdue": False,
         "credit_note_number": None,
         "replaces_id": None,
         "replaced_by_id": None,
@@ -196,7 +202,7 @@ def test_bill_filter_by_customer(finance, api_as, spread_of_bills, customer):
 @pytest.mark.parametrize(
     ("query", "field"),
     [
-        ("status=paid", "status"),
+        ("status=settled", "status"),
         ("year=twenty", "year"),
         ("year=1999", "year"),
         ("month=13", "month"),
@@ -226,7 +232,7 @@ def test_bill_detail_has_its_history_oldest_first(finance, sales, csm, api_as, a
     bill = acme_bill(Status.REJECTED)
     api_as(csm).patch(f"/api/bills/{bill.pk}/revert", {"comment": "Let's look again."})
     body = api_as(finance).get(f"/api/bills/{bill.pk}").json()
-    assert set(body) == BILL_KEYS | {"actions"}
+    assert set(body) == BILL_KEYS | {"actions", "payments"}
     actions = body["actions"]
     assert all(set(a) == ACTION_KEYS for a in actions)
     steps = [
@@ -344,11 +350,20 @@ def test_generate_bills_a_month_and_is_idempotent(finance, api_as, customer):
     second = client.post("/api/bills/generate", {"year": YEAR, "month": MONTH})
 
     assert first.status_code == second.status_code == 200
-    assert first.json() == {"created": 1, "skipped": 1, "skipped_reasons": {"no overage": 1}}
+    assert first.json() == {
+        "created": 1,
+        "skipped": 1,
+        "skipped_reasons": {"no overage": 1},
+        "skipped_customers": {"no overage": [{"id": quiet.pk, "name": "Quiet Co"}]},
+    }
     assert second.json() == {
         "created": 0,
         "skipped": 2,
         "skipped_reasons": {"no overage": 1, "already billed": 1},
+        "skipped_customers": {
+            "no overage": [{"id": quiet.pk, "name": "Quiet Co"}],
+            "already billed": [{"id": customer.pk, "name": "Acme Corp"}],
+        },
     }
     assert Bill.objects.get().customer == customer
 

@@ -62,7 +62,7 @@ def test_bill_month_must_be_1_to_12(db, month):
 
 def test_bill_status_must_be_known(db):
     customer = CustomerFactory()
-    refused_by_the_database(lambda: _raw_bill(customer, status="paid"))
+    refused_by_the_database(lambda: _raw_bill(customer, status="settled"))
 
 
 def test_bill_amounts_cannot_be_negative(db):

@@ -67,7 +67,7 @@ def test_the_dashboard_shows_the_exact_totals(finance, sales, page_as):
         user=sales,
         comment="Goodwill.",
     )
-    html = page_as(sales).get("/dashboard").content.decode()
+    html = page_as(sales).get("/dashboard?awaiting=").content.decode()
     amounts = dict(
         re.findall(r'tab-label">(\w+)</span>.*?tab-amount"[^>]*>USD\xa0([\d,.]+)<', html, re.S)
     )
@@ -91,3 +91,22 @@ def test_the_csv_carries_the_largest_amount_exactly(finance, api_as):
     response = api_as(finance).get("/api/bills.csv")
     (row,) = csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode()))
     assert row["overage_amount"] == str(MAX_AMOUNT)
+
+
+def test_all_counts_a_partly_paid_invoice_at_its_balance_due(finance, sales):
+    from billing_site.core import periods
+    from bills.services import payment_record
+
+    draft = make_bill(finance=finance, name="Draft", api_usage=1_400_000)  # 1,000.00
+    sent = make_bill(finance=finance, name="Sent", api_usage=1_800_000)  # 2,000.00
+    sent = bill_send(bill=bill_approve(bill=sent, user=sales), user=finance)
+    payment_record(bill=sent, user=finance, date=periods.today(), amount="750.25", reference="TR-1")
+    paid = make_bill(finance=finance, name="Paid", api_usage=1_200_000)  # 500.00
+    paid = bill_send(bill=bill_approve(bill=paid, user=sales), user=finance)
+    payment_record(bill=paid, user=finance, date=periods.today(), amount="500.00", reference="TR-2")
+    assert (draft.overage_amount, sent.overage_amount) == (Decimal("1000.00"), Decimal("2000.00"))
+    totals = {t["value"]: (t["count"], t["amount"], t["paid"]) for t in bill_status_totals()}
+    assert totals[Status.SENT] == (1, Decimal("2000.00"), Decimal("750.25"))
+    assert totals[Status.PAID] == (1, Decimal("500.00"), Decimal("500.00"))
+    # Owed: the draft in full, the sent invoice's balance, nothing of the paid one.
+    assert bill_total_owed(bill_status_totals()) == Decimal("2249.75")

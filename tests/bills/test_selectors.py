@@ -49,11 +49,48 @@ def test_bill_status_totals_count_and_add_up_each_status(finance, sales):
     Bill.objects.filter(pk=bills[2].pk).update(status=Status.APPROVED)
     totals = bill_status_totals()
     assert totals == [
-        {"value": "draft", "label": "Draft", "count": 2, "amount": Decimal("0.30")},
-        {"value": "approved", "label": "Approved", "count": 1, "amount": Decimal("0.30")},
-        {"value": "rejected", "label": "Rejected", "count": 0, "amount": Decimal("0.00")},
-        {"value": "sent", "label": "Sent", "count": 0, "amount": Decimal("0.00")},
-        {"value": "void", "label": "Void", "count": 0, "amount": Decimal("0.00")},
+        {
+            "value": "draft",
+            "label": "Draft",
+            "count": 2,
+            "amount": Decimal("0.30"),
+            "paid": Decimal("0.00"),
+        },
+        {
+            "value": "approved",
+            "label": "Approved",
+            "count": 1,
+            "amount": Decimal("0.30"),
+            "paid": Decimal("0.00"),
+        },
+        {
+            "value": "rejected",
+            "label": "Rejected",
+            "count": 0,
+            "amount": Decimal("0.00"),
+            "paid": Decimal("0.00"),
+        },
+        {
+            "value": "sent",
+            "label": "Sent",
+            "count": 0,
+            "amount": Decimal("0.00"),
+            "paid": Decimal("0.00"),
+        },
+        {
+            "value": "paid",
+            "label": "Paid",
+            "count": 0,
+            "amount": Decimal("0.00"),
+            "paid": Decimal("0.00"),
+        },
+        {
+            "value": "void",
+            "label": "Void",
+            "count": 0,
+            "amount": Decimal("0.00"),
+            "paid": Decimal("0.00"),
+        },
     ]
 
 
@@ -63,12 +100,18 @@ def test_bill_status_totals_of_some_bills(finance, django_assert_num_queries):
     some = bill_list().filter(customer__name="Globex")
     with django_assert_num_queries(1):
         totals = bill_status_totals(bills=some)
-    assert totals[0] == {"value": "draft", "label": "Draft", "count": 1, "amount": Decimal("2.00")}
+    assert totals[0] == {
+        "value": "draft",
+        "label": "Draft",
+        "count": 1,
+        "amount": Decimal("2.00"),
+        "paid": Decimal("0.00"),
+    }
 
 
 def test_bill_get_with_or_without_its_history(finance, customer, django_assert_num_queries):
     bill = make_bill(customer=customer, finance=finance)
-    with django_assert_num_queries(2):
+    with django_assert_num_queries(3):  # the bill, its history, its payments
         full = bill_get(bill.pk)
         assert [a.action for a in full.actions.all()] == ["created"]
     with django_assert_num_queries(1):

@@ -31,8 +31,9 @@ def test_anonymous_action_is_sent_to_welcome_and_changes_nothing(client, bill):
 
 
 def test_without_htmx_it_flashes_the_outcome_on_the_page_it_came_from(page_as, sales, bill):
-    response = page_as(sales).post(f"/bills/{bill.pk}/approve", {"next": "/dashboard"}, follow=True)
-    assert response.redirect_chain == [("/dashboard", 302)]
+    back = "/dashboard?awaiting=me"
+    response = page_as(sales).post(f"/bills/{bill.pk}/approve", {"next": back}, follow=True)
+    assert response.redirect_chain == [(back, 302)]
     assert f"Bill #{bill.pk}: approval recorded." in response.content.decode()
 
 
@@ -175,9 +176,14 @@ def test_a_bad_unit_cost_is_shown_next_to_the_field(page_as, finance, bill):
     assert 'value="0.0000001"' in html
 
 
-@pytest.mark.parametrize("action", ACTIONS)
+# GET /bills/<id>/send is the send preview (tests/bills/test_views_send_preview.py).
+@pytest.mark.parametrize("action", [a for a in ACTIONS if a != "send"])
 def test_actions_need_a_post(page_as, sales, bill, action):
     assert page_as(sales).get(f"/bills/{bill.pk}/{action}").status_code == 405
+
+
+def test_send_takes_get_for_its_preview_and_post_only_besides(page_as, finance, bill):
+    assert page_as(finance).put(f"/bills/{bill.pk}/send").status_code == 405
 
 
 @pytest.mark.parametrize("action", ACTIONS)
@@ -192,7 +198,7 @@ def test_actions_need_the_csrf_token(sales, finance, bill, action):
 def test_the_csrf_header_htmx_sends_is_accepted(sales, bill):
     client = Client(enforce_csrf_checks=True)
     client.force_login(sales)
-    client.get("/dashboard")
+    client.get("/dashboard?awaiting=")
     token = client.cookies["csrftoken"].value
     response = client.post(
         f"/bills/{bill.pk}/approve", HTTP_X_CSRFTOKEN=token, **htmx(f"bill-row-{bill.pk}")

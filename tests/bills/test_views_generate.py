@@ -1,10 +1,13 @@
 """POST /bills/generate: Finance bills a whole month from the dashboard."""
 
+import re
+
 import pytest
 from django.test import Client
 
 from billing_site.core import periods
 from bills.models import Bill
+from customers.models import Customer
 from tests.factories import ROLES, CustomerFactory, UsageFactory, htmx
 
 pytestmark = pytest.mark.django_db
@@ -45,7 +48,45 @@ def test_running_it_again_skips_what_is_billed(page_as, finance, month_with_usag
 def test_without_htmx_it_redirects_with_a_flash_message(page_as, finance, month_with_usage):
     response = page_as(finance).post("/bills/generate", month_with_usage, follow=True)
     assert response.redirect_chain == [("/dashboard", 302)]
-    assert "created 2 bills, skipped 1 (1 no overage)." in response.content.decode()
+    assert "created 2 bills, skipped 1 (1 no overage: Under)." in response.content.decode()
+
+
+def test_the_summary_names_the_skipped_customers_with_links(page_as, finance, month_with_usage):
+    client = page_as(finance)
+    client.post("/bills/generate", month_with_usage, **htmx("generate-panel"))
+    html = client.post("/bills/generate", month_with_usage, **htmx("generate-panel")).text
+    over_a, over_b, under = (Customer.objects.get(name=n).pk for n in ("Over A", "Over B", "Under"))
+    reasons = re.findall(
+        r'<span class="count">(\d+)</span> ([a-z ]+)</summary>\s*<p class="small">(.*?)</p>', html
+    )
+    assert reasons == [
+        (
+            "2",
+            "already billed",
+            f'<a href="/customers/{over_a}">Over A</a>, <a href="/customers/{over_b}">Over B</a>',
+        ),
+        ("1", "no overage", f'<a href="/customers/{under}">Under</a>'),
+    ]
+
+
+def test_the_summary_names_twenty_customers_a_reason_and_counts_the_rest(page_as, finance):
+    year, month = periods.last_ended_month()
+    for n in range(23):
+        UsageFactory(
+            customer=CustomerFactory(name=f"Quiet {n:02d}"), year=year, month=month, api_usage=5
+        )
+    html = (
+        page_as(finance)
+        .post("/bills/generate", {"year": year, "month": month}, **htmx("generate-panel"))
+        .text
+    )
+    assert "Quiet 19</a> and 3 more</p>" in html
+    assert "Quiet 20" not in html
+    flash = page_as(finance).post("/bills/generate", {"year": year, "month": month}, follow=True)
+    assert (
+        "created 0 bills, skipped 23 (23 no overage: Quiet 00, Quiet 01, Quiet 02, Quiet 03, "
+        "Quiet 04 and 18 more)." in flash.text
+    )
 
 
 def test_a_month_that_has_not_ended_is_refused_inline(page_as, finance):

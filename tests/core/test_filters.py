@@ -19,6 +19,7 @@ from billing_site.core.filters import (
     YesNoField,
     filter_for_api,
     filter_for_page,
+    filter_query,
 )
 from tests.factories import CustomerFactory
 from usage.models import Usage
@@ -119,7 +120,39 @@ def test_the_api_refuses_a_bad_value_naming_the_parameter(months):
     with pytest.raises(ValidationError) as caught:
         filter_for_api(UsageFilterSet, _request("since=soon&customer_id=0"), Usage.objects.all())
     assert sorted(caught.value.detail) == ["customer_id", "since"]
-    assert filter_for_api(UsageFilterSet, _request("since=2025-03&other=1"), Usage.objects.all())
+    assert filter_for_api(UsageFilterSet, _request("since=2025-03"), Usage.objects.all())
+
+
+def test_the_api_refuses_an_unknown_parameter_naming_the_known_ones(months):
+    with pytest.raises(ValidationError) as caught:
+        filter_for_api(UsageFilterSet, _request("sinse=2025-03&page=2"), Usage.objects.all())
+    assert caught.value.detail == {
+        "sinse": ["Unknown filter. Known: customer_id, period, since, until, sort."],
+        "page": ["Unknown filter. Known: customer_id, period, since, until, sort."],
+    }
+
+
+def test_the_api_takes_the_paging_parameters_it_is_told_of(months):
+    request = _request("since=2025-03&page=1&page_size=5")
+    qs = filter_for_api(UsageFilterSet, request, Usage.objects.all(), allowed=("page", "page_size"))
+    assert [(u.year, u.month) for u in qs] == [(2025, 3)]
+    with pytest.raises(ValidationError) as caught:
+        filter_for_api(
+            UsageFilterSet, _request("per_page=5"), Usage.objects.all(), allowed=("page",)
+        )
+    assert caught.value.detail == {
+        "per_page": ["Unknown filter. Known: customer_id, period, since, until, sort; and page."]
+    }
+
+
+def test_filter_query_keeps_the_valid_filters_only(months):
+    request = APIRequestFactory().get("/x?until=never&since=2025-02&page=3&per_page=50&sort=")
+    filterset, _ = filter_for_page(UsageFilterSet, request, Usage.objects.all())
+    assert filter_query(filterset) == "?since=2025-02"
+    empty, _ = filter_for_page(
+        UsageFilterSet, APIRequestFactory().get("/x?page=2"), Usage.objects.all()
+    )
+    assert filter_query(empty) == ""
 
 
 def test_a_page_drops_a_bad_value_and_keeps_the_good_ones(months):

@@ -82,7 +82,8 @@ def test_customer_list_runs_a_fixed_number_of_queries(
         [Usage(customer=c, year=today.year, month=today.month, api_usage=5) for c in customers]
     )
     client = page_as(sales)
-    with django_assert_max_num_queries(4):
+    # ... and one for the navigation's count of the viewer's queue (bills.context_processors)
+    with django_assert_max_num_queries(5):
         response = client.get("/customers")
     assert response.status_code == 200  # the page itself, not a cheap redirect or error
 
@@ -134,8 +135,9 @@ def test_customer_page_runs_a_fixed_number_of_queries(
         make_bill(customer=customer, finance=finance, year=year, month=month)
         year, month = periods.previous_month(year, month)
     client = page_as(sales)
-    # session, user, customer, bills, usage months, the months' judgements, the terms versions
-    with django_assert_max_num_queries(7):
+    # session, user, customer, bills, usage months, the months' judgements, the terms versions,
+    # the navigation's count of the viewer's queue
+    with django_assert_max_num_queries(8):
         response = client.get(f"/customers/{customer.pk}")
     assert response.status_code == 200  # the page itself, not a cheap redirect or error
 

@@ -20,13 +20,15 @@ def pages_of(demo) -> list[str]:
     acme = demo["customers"]["acme"]
     bill = demo["bills"]["acme"]
     return [
-        "/dashboard",
+        "/dashboard",  # Sales: the queue
+        "/dashboard?awaiting=",  # every bill
         "/dashboard?status=sent&customer=nobody",  # the empty state
         f"/bills/{bill.pk}",
         f"/bills/{demo['bills']['globex'].pk}",
         "/customers",
         f"/customers/{acme.pk}",
         f"/bills/{bill.pk}/invoice",
+        "/profile",
     ]
 
 
@@ -142,7 +144,7 @@ def test_the_keyboard_filters_by_status_and_sorts_in_place(page, login, demo, sa
 def test_a_status_tile_stays_chosen_when_the_other_filters_change(page, login, demo, sales):
     """The tiles reload only the table; the filter form must follow, or it undoes the tile."""
     login(sales)
-    page.goto("/dashboard")
+    page.goto("/dashboard?awaiting=")  # every bill, not the queue
     page.locator("#status-counts .tab-rejected").click()
     expect(page).to_have_url(re.compile(r"status=rejected"))
     expect(page.get_by_label("Status", exact=True)).to_have_value("rejected")

@@ -62,7 +62,7 @@ def test_sales_approves_a_row_in_place(page, login, sales, finance, customer, sh
     bill = make_bill(customer=customer, finance=finance)
     other = make_bill(finance=finance, name="Other Co")
     login(sales)
-    page.goto("/dashboard")
+    page.goto("/dashboard?awaiting=")  # every bill, not the queue
     mark_page(page)
     row = page.locator(f"#bill-row-{bill.pk}")
     row.get_by_role("button", name="Approve").click()
@@ -129,7 +129,12 @@ def test_finance_sends_an_approved_bill_and_the_invoice_is_mailed(
     page.goto("/dashboard?status=approved")
     mark_page(page)
     row = page.locator(f"#bill-row-{bill.pk}")
-    row.get_by_role("button", name="Send").click()
+    # Send opens where the invoice goes first; its Send button sends in place.
+    row.get_by_text("Send…").click()
+    expect(row.locator(".send-to")).to_contain_text(
+        f"Emails the invoice to {customer.billing_email}"
+    )
+    row.get_by_role("button", name="Send", exact=True).click()
     expect(row.locator(".badge")).to_have_text("Sent")
     expect(row.get_by_role("status")).to_contain_text(f"sent to {customer.billing_email}")
     assert page_was_not_reloaded(page)
@@ -181,7 +186,7 @@ def test_filters_and_pages_update_in_place_and_keep_a_shareable_url(page, login,
         make_bill(finance=finance, name=f"Bulk {i:02d}")
     bill_approve(bill=Bill.objects.get(customer__name="Bulk 07"), user=sales)
     login(sales)
-    page.goto("/dashboard")
+    page.goto("/dashboard?awaiting=")  # every bill, not the queue
     mark_page(page)
     expect(page.locator("tr[id^=bill-row-]")).to_have_count(25)
 

@@ -151,6 +151,7 @@ def test_sales_approves_and_finance_sends_the_invoice_to_the_billing_email(
 
     login(finance)
     page.goto(f"/bills/{bill.pk}")
+    page.get_by_text("Send…").click()
     page.get_by_role("button", name="Send", exact=True).click()
     expect(page.get_by_role("status")).to_contain_text(f"sent to {saigon.billing_email}")
     expect(page.locator(".head-side .badge")).to_have_text("Sent")

@@ -120,9 +120,35 @@ def test_finance_records_one_month_by_hand(page, login, finance):
     form.get_by_label("API usage").fill("1250000")
     form.get_by_role("button", name="Record usage").click()
     expect(page.locator(".flash-success .flash-text")).to_have_text(
+        "Acme Corp, Mar 2025: 1,250,000 API calls, a new month."
+    )
+    expect(page.locator(".result-card")).to_contain_text(
         "Recorded 1 row, 1 changed: 1 new, 0 updated, 0 unchanged."
     )
     assert Usage.objects.get(customer=acme, year=2025, month=3).api_usage == 1_250_000
+
+
+def test_replacing_a_recorded_month_asks_first_and_names_old_and_new(page, login, finance, shot):
+    acme = CustomerFactory(name="Acme Corp")
+    UsageFactory(customer=acme, year=2025, month=3, api_usage=12_000)
+    login(finance)
+    page.goto("/usage/record")
+    form = page.get_by_role("form", name="One month")
+    form.get_by_label("Customer").select_option(label="Acme Corp")
+    form.get_by_label("Year").fill("2025")
+    form.get_by_label("Month").select_option(label="March")
+    form.get_by_label("API usage").fill("15000")
+    form.get_by_role("button", name="Record usage").click()
+    expect(page.get_by_role("alert")).to_contain_text("Currently 12,000; you are setting 15,000")
+    assert Usage.objects.get(customer=acme).api_usage == 12_000
+    page.set_viewport_size({"width": 390, "height": 844})
+    assert page.evaluate("document.documentElement.scrollWidth <= 390")
+    shot("record-usage-confirm-390")
+    page.get_by_role("button", name="Confirm: replace 12,000 with 15,000").click()
+    expect(page.locator(".flash-success .flash-text")).to_have_text(
+        "Acme Corp, Mar 2025: 12,000 → 15,000 API calls."
+    )
+    assert Usage.objects.get(customer=acme).api_usage == 15_000
 
 
 def test_a_count_typed_with_a_separator_is_refused_on_its_field(page, login, finance):

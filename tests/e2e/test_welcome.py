@@ -47,5 +47,5 @@ def test_sign_up_log_out_and_log_in_again(page, shot):
     login.get_by_label("Name").fill("nora")
     login.get_by_label("Password").fill("a long enough passphrase")
     login.get_by_role("button", name="Log in").click()
-    expect(page).to_have_url(re.compile(r"/dashboard$"))
+    expect(page).to_have_url(re.compile(r"/dashboard\?awaiting=me$"))  # Sales: the queue
     expect(page.get_by_role("heading", name="Overage bills")).to_be_visible()

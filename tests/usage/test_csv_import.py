@@ -81,7 +81,11 @@ def test_a_short_line_is_quoted_as_it_reads(customer):
     parsed = parse_usage_csv(f"{HEADER}{customer.pk};2025\n".encode())
     assert parsed.errors == [
         CsvLineError(
-            2, "", "wrong_cell_count", f"Expected 4 values, found 1: “{customer.pk};2025”."
+            2,
+            "",
+            "wrong_cell_count",
+            f"Expected 4 values, found 1: “{customer.pk};2025”.",
+            f"{customer.pk};2025",
         )
     ]
 

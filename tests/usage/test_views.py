@@ -71,7 +71,7 @@ def row_errors(response) -> list[tuple[str, str, str]]:
     """(line, column, problem) of each row of the error table."""
     rows = re.findall(
         r'<td data-label="Line" class="num">(\d+)</td>\s*<td data-label="Column">(.*?)</td>\s*'
-        r'<td data-label="Problem">(.*?)</td>',
+        r'(?:<td data-label="Value"[^>]*>.*?</td>\s*)?<td data-label="Problem">(.*?)</td>',
         response.content.decode(),
         re.S,
     )
@@ -176,10 +176,11 @@ def test_finance_records_one_month(fiona, customer):
     assert 'name="entry-api_usage" inputmode' in html and 'value="1250000"' not in html
 
 
-def test_recording_a_month_again_replaces_it(fiona, customer):
+def test_recording_a_month_again_replaces_it_once_confirmed(fiona, customer):
     UsageFactory(customer=customer, year=YEAR, month=MONTH, api_usage=10)
-    html = text(entry(fiona, customer, api_usage=2**63 - 1))
+    html = text(entry(fiona, customer, api_usage=2**63 - 1, confirm_old=10))
     assert "Recorded 1 row, 1 changed: 0 new, 1 updated, 0 unchanged." in html
+    assert "Acme Corp, Mar 2025: 10 → 9,223,372,036,854,775,807 API calls." in html
     assert Usage.objects.get().api_usage == 2**63 - 1
 
 
@@ -548,7 +549,16 @@ def test_a_changed_total_flags_exactly_the_bills_not_yet_sent(fiona, finance):
 
 def test_a_changed_single_entry_also_gets_the_hint(fiona, billed):
     bill = billed["globex"]
-    html = text(entry(fiona, bill.customer, year=bill.year, month=bill.month, api_usage=2_000_000))
+    html = text(
+        entry(
+            fiona,
+            bill.customer,
+            year=bill.year,
+            month=bill.month,
+            api_usage=2_000_000,
+            confirm_old=1_500_000,
+        )
+    )
     assert "1 bill was computed from older usage" in html
     assert f'href="/bills/{bill.pk}"' in html
 

@@ -239,7 +239,7 @@ def test_a_customer_deleted_since_the_preview_is_listed_on_its_line(fiona, world
     gone.delete()
     response = confirm(fiona, previewed)
     assert "Nothing was recorded" in plain(response)
-    assert f"3 customer_id No customer has id {gone_id}." in plain(response)
+    assert f"3 customer_id – No customer has id {gone_id}." in plain(response)
     assert not Usage.objects.filter(month=5).exists()
 
 

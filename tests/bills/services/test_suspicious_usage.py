@@ -50,7 +50,7 @@ def test_the_pages_show_the_flag_and_ask_for_the_comment(finance, sales, page_as
     page = client.get(f"/bills/{bill.pk}").content.decode()
     assert "Suspicious usage for" in page and "median" in page
     assert 'name="comment"' in page and "say why you approve it" in page
-    row = client.get("/dashboard").content.decode()
+    row = client.get("/dashboard?awaiting=me").content.decode()
     assert ">suspicious usage</span>" in row and f'id="approve-comment-{bill.pk}"' in row
     response = client.post(
         f"/bills/{bill.pk}/approve",
