@@ -142,6 +142,8 @@ def server(tmp_path):
             "2",
             "--log-level",
             "warning",
+            "--timeout",
+            "120",
         ],
         cwd=ROOT,
         env=env,
@@ -158,6 +160,11 @@ def server(tmp_path):
             if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(process.stderr.read().decode()[-2000:]) from None
             time.sleep(0.2)
+    # The socket accepts before the workers have loaded the app: wait for a real answer.
+    while _get(base, "/healthz")[0] != 200:
+        if process.poll() is not None or time.monotonic() > deadline + 60:
+            raise RuntimeError(process.stderr.read().decode()[-2000:])
+        time.sleep(0.2)
     yield base, relay
     process.terminate()
     process.wait(timeout=10)
@@ -170,7 +177,7 @@ def _get(base: str, path: str, **headers) -> tuple[int, str, dict]:
 
     request = urllib.request.Request(base + path, headers=headers)
     try:
-        with urllib.request.urlopen(request, timeout=20) as response:
+        with urllib.request.urlopen(request, timeout=90) as response:
             return response.status, response.read().decode(), dict(response.headers)
     except urllib.error.HTTPError as error:
         return error.code, error.read().decode(), dict(error.headers)
@@ -185,7 +192,7 @@ def _log_in(base: str) -> tuple[str, str]:
     request = urllib.request.Request(
         base + "/api/session", data=body, headers={"Content-Type": "application/json"}
     )
-    with urllib.request.urlopen(request, timeout=20) as response:
+    with urllib.request.urlopen(request, timeout=90) as response:
         cookies = response.headers.get_all("Set-Cookie")
         session = next(c.split(";")[0] for c in cookies if c.startswith("sessionid="))
         return json.loads(response.read())["token"], session
