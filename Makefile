@@ -17,11 +17,12 @@ done; exit 1
 endef
 export FIND_PYTHON
 
-.PHONY: help python install run test lint format bench clean
+.PHONY: help python install run test fuzz lint format bench clean
 
 help:
 	@echo "make run    install, migrate, load demo data, serve on http://$(HOST):$(PORT)"
 	@echo "make test   install and run the whole suite (PostgreSQL when DATABASE_URL is set)"
+	@echo "make fuzz   the long API fuzz run (schemathesis; FUZZ_EXAMPLES per operation, default 300)"
 	@echo "make lint | format | bench | clean"
 
 python:  ## print the Python 3.12+ the install would use
@@ -46,6 +47,10 @@ run: install
 
 test: install
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+# `make test` fuzzes the API a little (FUZZ_EXAMPLES=3 per operation and role); this, at length.
+fuzz: install
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-300} $(VENV)/bin/python -m pytest -q tests/billing_site/test_fuzz_api.py $(PYTEST_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -5,7 +5,8 @@ from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.core.exceptions import ValidationError
 
 from accounts.models import User
-from accounts.throttles import login_wait
+from accounts.names import name_errors
+from accounts.throttles import login_succeeded, login_wait
 
 
 class ThrottledAdminLoginForm(AdminAuthenticationForm):
@@ -18,19 +19,33 @@ class ThrottledAdminLoginForm(AdminAuthenticationForm):
             raise ValidationError(
                 f"Too many attempts. Try again in {wait} seconds.", code="throttled"
             )
-        return super().clean()
+        data = super().clean()
+        login_succeeded(self.request, self.get_user().name)
+        return data
 
 
 admin.site.login_form = ThrottledAdminLoginForm
 
 
-class UserCreateForm(AdminUserCreationForm):
+class _NameRule:
+    """The sign-up rule for names (accounts.names) on the admin's forms: no invisible
+    characters, no name that reads the same as another user's."""
+
+    def clean_name(self):
+        name = self.cleaned_data["name"]
+        refusals = name_errors(name, exclude_pk=self.instance.pk)
+        if refusals:
+            raise ValidationError(refusals, code="name_clash")
+        return name
+
+
+class UserCreateForm(_NameRule, AdminUserCreationForm):
     class Meta:
         model = User
         fields = ("name", "email", "role")
 
 
-class UserEditForm(UserChangeForm):
+class UserEditForm(_NameRule, UserChangeForm):
     class Meta:
         model = User
         fields = "__all__"

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 from django.conf import settings
 from django.contrib.auth import login, logout
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
@@ -11,8 +9,6 @@ from rest_framework import serializers, status
 from rest_framework.exceptions import Throttled
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
-from rest_framework.settings import api_settings
-from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
 from accounts.models import Role, User
@@ -23,7 +19,7 @@ from accounts.services import (
     user_logout_everywhere,
     user_signup,
 )
-from accounts.throttles import cache_key, client_address, name_ident
+from accounts.throttles import LoginThrottle, SignupThrottle, login_succeeded
 from billing_site.core.api import (
     BEARER_CHALLENGE,
     ModelSerializer,
@@ -63,11 +59,15 @@ class PasswordTextField(TextField):
 
 class SignupSerializer(StrictSerializer):
     # Strings only; accounts.services.user_signup judges each field, as for the sign-up page.
-    name = TextField(help_text="The login name: unique (ignoring case), at most 150 characters.")
+    name = TextField(
+        help_text="The login name, at most 150 characters: it may not read the same as another "
+        "user's (case, look-alike letters) nor hold invisible or direction-control characters."
+    )
     email = EmailTextField()
     role = RoleTextField()
     password = PasswordTextField(
-        help_text="At least 8 characters, not all digits, not a common password."
+        help_text="8 to 4096 characters, not all digits, not a common password, not like "
+        "the name or email."
     )
 
 
@@ -87,37 +87,6 @@ class SessionSerializer(serializers.Serializer):
 # --- throttles -----------------------------------------------------------------------------
 
 
-class _RateFromSettings(SimpleRateThrottle):
-    def get_rate(self):
-        # Read at request time (DRF reads it once at import) so settings overrides take effect.
-        return api_settings.DEFAULT_THROTTLE_RATES[self.scope]
-
-
-class LoginNameThrottle(_RateFromSettings):
-    """Attempts per login name (any case), from anywhere: slows guessing one user's password."""
-
-    scope = "login_name"
-
-    def get_cache_key(self, request, view):
-        name = name_ident(request.data.get("name") if isinstance(request.data, Mapping) else None)
-        return cache_key(self.scope, name) if name else None
-
-
-class AddressThrottle(_RateFromSettings):
-    """Attempts per client address (REMOTE_ADDR, or X-Forwarded-For per NUM_PROXIES)."""
-
-    def get_cache_key(self, request, view):
-        return cache_key(self.scope, client_address(request))
-
-
-class LoginAddressThrottle(AddressThrottle):
-    scope = "login_address"
-
-
-class SignupAddressThrottle(AddressThrottle):
-    scope = "signup_address"
-
-
 class TooManyAttempts(Throttled):
     default_detail = "Too many attempts."
     extra_detail_singular = "Try again in {wait} second."
@@ -134,7 +103,7 @@ def _log_in(request, user: User) -> None:
 
 class UserCreateView(APIView):
     permission_classes = [AllowAny]
-    throttle_classes = [SignupAddressThrottle]
+    throttle_classes = [SignupThrottle]
 
     def throttled(self, request, wait):
         raise TooManyAttempts(wait)
@@ -180,7 +149,7 @@ class SessionView(APIView):
 
     def get_throttles(self):
         if self.request.method == "POST":
-            return [LoginAddressThrottle(), LoginNameThrottle()]
+            return [LoginThrottle()]
         return []
 
     def throttled(self, request, wait):
@@ -200,8 +169,8 @@ class SessionView(APIView):
         operation_id="session_create",
         summary="Log in",
         description="Logs into a Django session (cookie) and returns the bearer token. Any wrong "
-        "name or password is the same 401. Attempts are throttled per name and per address "
-        "(429 with Retry-After).",
+        "name or password is the same 401. Attempts are limited per address, per name and "
+        "address, and per name (429 with Retry-After).",
         request=LoginSerializer,
         responses={
             200: SessionSerializer,
@@ -225,6 +194,7 @@ class SessionView(APIView):
                 status=status.HTTP_401_UNAUTHORIZED,
                 headers={"WWW-Authenticate": BEARER_CHALLENGE},
             )
+        login_succeeded(request, user.name)
         _log_in(request, user)
         return Response({"user": UserSerializer(user).data, "token": user.session_token})
 

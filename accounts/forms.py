@@ -25,7 +25,8 @@ class SignupForm(forms.Form):
         label="Password",
         strip=False,
         widget=forms.PasswordInput,
-        help_text="At least 8 characters, not only digits, not a common password.",
+        help_text="At least 8 characters, not only digits, not a common password, not like "
+        "your name or email.",
     )
 
     def __init__(self, *args, **kwargs):

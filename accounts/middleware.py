@@ -1,8 +1,13 @@
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.http import HttpResponse, HttpResponseRedirect
+from django.http import HttpResponseRedirect
 
+from billing_site.core.http import htmx_failure
+
+SESSION_ENDED = (
+    "Your session has ended (you logged out, perhaps in another tab). Log in again to continue."
+)
 # The API answers 401 itself; the admin has its own login; static files are public.
 OPEN_PREFIXES = ("/welcome", "/api/", "/admin/", "/static/", "/healthz", "/favicon.ico")
 
@@ -20,6 +25,7 @@ class LoginRequiredPagesMiddleware:
         if request.method == "GET" and request.path != "/":
             target = f"{target}?{urlencode({'next': request.get_full_path()})}"
         if getattr(request, "htmx", False):
-            # htmx would swap the login page into a table cell; ask it to navigate instead.
-            return HttpResponse(status=401, headers={"HX-Redirect": target})
+            # htmx would swap the login page into a table cell: the page says so instead, with
+            # a link to log in that comes back to it (the page, not the button's URL).
+            return htmx_failure(request, status=401, message=SESSION_ENDED, kind="login")
         return HttpResponseRedirect(target)

@@ -7,6 +7,8 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
+from accounts.names import name_key
+
 
 def new_session_token() -> str:
     return secrets.token_urlsafe(32)
@@ -37,6 +39,9 @@ class UserManager(BaseUserManager):
 
 class User(AbstractBaseUser, PermissionsMixin):
     name = models.CharField(max_length=150, unique=True)
+    # A digest of the name's skeleton (accounts.names): names that render the same share it,
+    # so the unique constraint refuses a look-alike of another user's name, even under a race.
+    name_key = models.CharField(max_length=64, unique=True, editable=False)
     email = models.EmailField(blank=True)
     role = models.CharField(max_length=32, choices=Role.choices)
     # Rotated on logout: it is mixed into the session auth hash and is the API bearer token,
@@ -83,6 +88,9 @@ class User(AbstractBaseUser, PermissionsMixin):
         ).hexdigest()
 
     def save(self, *args, **kwargs):
+        self.name_key = name_key(self.name)
+        if kwargs.get("update_fields") is not None and "name" in kwargs["update_fields"]:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "name_key"}
         # A new password (set_password, then save) also ends every session and API token: the
         # session hash already changes with the password, the bearer token must change with it,
         # or a reset after a leak would leave the leaked token working. check_password's silent
@@ -96,3 +104,6 @@ class User(AbstractBaseUser, PermissionsMixin):
     def rotate_session_token(self) -> None:
         self.session_token = new_session_token()
         self.save(update_fields=["session_token"])
+
+
+from accounts.models_attempts import LoginAttempt  # noqa: E402, F401  (registers the model)

@@ -11,6 +11,8 @@ from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 
 from accounts.models import Role, User
+from accounts.names import name_errors
+from accounts.passwords import PASSWORD_MAX_LENGTH
 from billing_site.core.errors import DomainError
 
 LOGIN_FAILED = "Wrong name or password."
@@ -41,7 +43,8 @@ def signup_open() -> bool:
 def user_signup(*, name: str, email: str, role: str, password: str) -> User:
     """Create a user (SPEC "Data": User) and return it; the password is hashed with bcrypt.
 
-    `role` is one of Role.values; names are unique ignoring case. The values are checked again
+    `role` is one of Role.values; no two names read the same (accounts.names: case, look-alike
+    letters, no invisible characters). The values are checked again
     here whatever the caller parsed (text, no NUL byte, lengths, a valid email, the password
     validators). Raises DomainError: forbidden when sign-up is off (settings.ALLOW_SIGNUP);
     invalid with `errors` naming each bad field.
@@ -63,8 +66,8 @@ def user_signup(*, name: str, email: str, role: str, password: str) -> User:
             errors["email"] = ["Enter a valid email address."]
     if "role" not in errors and role not in Role.values:
         errors["role"] = [f"Choose one of: {', '.join(Role.values)}."]
-    if "name" not in errors and User.objects.filter(name__iexact=name).exists():
-        errors["name"] = ["That name is taken."]
+    if "name" not in errors and (name_refusals := name_errors(name)):
+        errors["name"] = name_refusals
     if "password" not in errors:
         try:
             validate_password(password, User(name=name, email=email))
@@ -87,7 +90,8 @@ def user_authenticate(*, request: HttpRequest | None, name: str, password: str) 
     """
     if not isinstance(name, str) or not isinstance(password, str) or not name or not password:
         raise DomainError(LOGIN_FAILED, kind="invalid")
-    if "\x00" in name or "\x00" in password or len(name) > 150 or len(password) > 4096:
+    too_long = len(name) > 150 or len(password) > PASSWORD_MAX_LENGTH
+    if "\x00" in name or "\x00" in password or too_long:
         raise DomainError(LOGIN_FAILED, kind="invalid")
     user = authenticate(request, name=name.strip(), password=password)
     if user is None:

@@ -1,28 +1,42 @@
-"""Login and sign-up attempt limits, shared by the API and the /welcome page.
+"""Login and sign-up attempt limits, shared by the API, the /welcome page and the admin's login.
 
-Both doors count in the same cache entries, in DRF's format (`throttle_<scope>_<digest>`, a list
-of attempt times, newest first), so guessing through one door uses up the budget of the other.
+The attempts are counted in the database (accounts.models_attempts.LoginAttempt), so every
+worker and every server counts in one store. A login attempt is counted against three limits,
+in this order, and stops at the first that refuses it (a refused attempt counts no further):
+
+- `login_address`: from one client address, whatever the name (LOGIN_THROTTLE_ADDRESS, 30/min);
+- `login_name_address`: for one name from one address (LOGIN_THROTTLE_NAME_ADDRESS, 10/min):
+  the guesses a stranger gets at one user, without touching the user's other addresses;
+- `login_name`: for one name from anywhere, the ceiling (LOGIN_THROTTLE_NAME, 100/hour) against
+  guessing from many addresses. Reaching it logs a warning (the alert) and refuses the name,
+  except from an address the user has logged in from in the last 30 days: a stranger who fills
+  the ceiling does not lock the rightful user out of their usual places.
 """
 
 from __future__ import annotations
 
 import hashlib
-import time
+import logging
+from collections.abc import Mapping
+from datetime import timedelta
 
-from django.core.cache import cache
+from django.db.models import Min
+from django.utils import timezone
 from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle
 
+from accounts.models_attempts import LoginAttempt
+
+logger = logging.getLogger("accounts.throttles")
+
 _SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+KNOWN_ADDRESS = "login_ok"
+KNOWN_FOR = timedelta(days=30)
 
 
 def digest(value: str) -> str:
-    # Cache keys stay short and printable whatever the client sent (NUL bytes, megabytes).
+    """SHA-256 hex of `value`: idents stay short and printable whatever the client sent."""
     return hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()
-
-
-def cache_key(scope: str, ident: str) -> str:
-    return f"throttle_{scope}_{digest(ident)}"
 
 
 def name_ident(name: object) -> str | None:
@@ -46,26 +60,101 @@ def _rate(scope: str) -> tuple[int, int] | None:
 
 
 def attempt_wait(scope: str, ident: str | None) -> int:
-    """Count an attempt and return 0, or return the seconds to wait (the attempt not counted)."""
+    """Count an attempt and return 0, or return the seconds to wait (the attempt not counted).
+
+    The attempt is stored first, then ranked among the window's attempts by insertion order, so
+    of many simultaneous attempts (any worker) at most the limit go ahead.
+    """
     rate = _rate(scope)
     if rate is None or not ident:
         return 0
     limit, window = rate
-    key, now = cache_key(scope, ident), time.time()
-    history = [t for t in cache.get(key, []) if t > now - window]
-    if len(history) >= limit:
-        return max(1, int(history[-1] + window - now) + 1)
-    cache.set(key, [now, *history], window)
-    return 0
+    key, now = digest(ident), timezone.now()
+    since = now - timedelta(seconds=window)
+    attempts = LoginAttempt.objects.filter(scope=scope, ident=key)
+    attempts.filter(at__lte=since).delete()
+    # Idents nobody tries again: their rows go once past the longest window (a day).
+    stale = LoginAttempt.objects.filter(at__lt=now - timedelta(days=1))
+    stale.exclude(scope=KNOWN_ADDRESS).delete()
+    mine = LoginAttempt.objects.create(scope=scope, ident=key, at=now)
+    earlier = attempts.filter(at__gt=since, pk__lt=mine.pk)
+    if earlier.count() < limit:
+        return 0
+    mine.delete()
+    oldest = earlier.aggregate(oldest=Min("at"))["oldest"] or now
+    return max(1, int((oldest - since).total_seconds()) + 1)
+
+
+def _pair(name: str, address: str) -> str:
+    return f"{name}\x00{address}"
 
 
 def login_wait(request, name: object) -> int:
     """Count a login attempt by this name from this client: 0 to go ahead, else seconds to wait.
 
-    Every door that checks a password asks this (the API through DRF's throttles, which keep the
-    same entries), so no door is a way around the budget.
+    Every door that checks a password asks this (the API, the page, the admin's login), so no
+    door is a way around the limits (see the module docstring for the three limits).
     """
-    return max(
-        attempt_wait("login_name", name_ident(name)),
-        attempt_wait("login_address", client_address(request)),
-    )
+    address, ident = client_address(request), name_ident(name)
+    wait = attempt_wait("login_address", address)
+    if wait or ident is None:
+        return wait
+    wait = attempt_wait("login_name_address", _pair(ident, address))
+    if wait:
+        return wait
+    wait = attempt_wait("login_name", ident)
+    if wait:
+        logger.warning(
+            "Login ceiling reached for the name %r (%s): refusing it from unknown addresses.",
+            ident[:150],
+            _rate("login_name"),
+        )
+        if _known_address(ident, address):
+            return 0
+    return wait
+
+
+def _known_address(ident: str, address: str) -> bool:
+    since = timezone.now() - KNOWN_FOR
+    return LoginAttempt.objects.filter(
+        scope=KNOWN_ADDRESS, ident=digest(_pair(ident, address)), at__gt=since
+    ).exists()
+
+
+def login_succeeded(request, name: str) -> None:
+    """Remember that `name` logged in from this client's address (for KNOWN_FOR), so a ceiling
+    that strangers fill for the name never refuses its owner there."""
+    key = digest(_pair(name_ident(name) or "", client_address(request)))
+    known = LoginAttempt.objects.filter(scope=KNOWN_ADDRESS, ident=key)
+    known.filter(at__lte=timezone.now() - KNOWN_FOR).delete()
+    if not known.exists():
+        LoginAttempt.objects.create(scope=KNOWN_ADDRESS, ident=key, at=timezone.now())
+    else:
+        known.update(at=timezone.now())
+
+
+class LoginThrottle(BaseThrottle):
+    """DRF's door to login_wait: POST /api/session counts in the same limits as the page."""
+
+    def allow_request(self, request, view):
+        """Count the attempt (name from the JSON body, if any); False when it must wait."""
+        data = request.data if isinstance(request.data, Mapping) else {}
+        self._wait = login_wait(request, data.get("name"))
+        return self._wait == 0
+
+    def wait(self):
+        """Seconds until the next attempt may go ahead."""
+        return self._wait
+
+
+class SignupThrottle(BaseThrottle):
+    """Sign-ups per client address (SIGNUP_THROTTLE_ADDRESS), shared with the sign-up page."""
+
+    def allow_request(self, request, view):
+        """Count the sign-up; False when this address must wait."""
+        self._wait = attempt_wait("signup_address", client_address(request))
+        return self._wait == 0
+
+    def wait(self):
+        """Seconds until the next sign-up may go ahead."""
+        return self._wait

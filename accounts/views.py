@@ -15,7 +15,7 @@ from accounts.services import (
     user_set_digest,
     user_signup,
 )
-from accounts.throttles import attempt_wait, client_address, login_wait
+from accounts.throttles import attempt_wait, client_address, login_succeeded, login_wait
 from billing_site.core.errors import DomainError
 from billing_site.core.http import add_domain_errors, safe_next
 
@@ -94,6 +94,7 @@ def _login(request) -> tuple[LoginForm | None, int]:
     except DomainError as error:
         add_domain_errors(form, error)
         return form, 200
+    login_succeeded(request, user.name)
     login(request, user)
     return None, 302
 

@@ -45,7 +45,7 @@ class BillAdmin(ReadOnlyAdmin):
 class BillActionAdmin(ReadOnlyAdmin):
     list_display = ("created_at", "bill", "action", "stakeholder", "from_status", "to_status")
     list_filter = ("action",)
-    search_fields = ("bill__customer__name", "stakeholder__name", "comment")
+    search_fields = ("bill__customer__name", "stakeholder_name", "comment")
     list_select_related = ("bill", "stakeholder")
 
 

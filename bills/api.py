@@ -28,6 +28,7 @@ from billing_site.core.errors import DomainError
 from billing_site.core.filters import FilterSetBackend
 from billing_site.core.pagination import PagePagination
 from bills import services
+from bills.api_version import request_version
 from bills.filters import BillFilterSet
 from bills.selectors import bill_get, bill_list
 from bills.serializers import (
@@ -40,7 +41,7 @@ from bills.serializers import (
     CommentSerializer,
     GenerateSerializer,
     GenerationSerializer,
-    NoBodySerializer,
+    VersionOnlySerializer,
 )
 
 TAGS = ["bills"]
@@ -201,6 +202,7 @@ class BillDetailView(APIView):
     )
     def patch(self, request, pk: int):
         data = _parse(BillUpdateSerializer, request)
+        data["version"] = request_version(request, data.get("version"))
         services.bill_update(bill=pk, user=request.user, **data)
         return _bill_response(pk)
 
@@ -220,7 +222,9 @@ class BillTransitionView(APIView):
         raise NotImplementedError
 
     def patch(self, request, pk: int):
-        self.act(pk=pk, user=request.user, **_parse(self.input_serializer, request))
+        data = _parse(self.input_serializer, request)
+        data["version"] = request_version(request, data.get("version"))
+        self.act(pk=pk, user=request.user, **data)
         return _bill_response(pk)
 
 
@@ -249,8 +253,8 @@ class BillApproveView(BillTransitionView):
     perm = Perm.APPROVE_BILL
     input_serializer = ApproveSerializer
 
-    def act(self, *, pk, user, comment):
-        services.bill_approve(bill=pk, user=user, comment=comment)
+    def act(self, *, pk, user, comment, version):
+        services.bill_approve(bill=pk, user=user, comment=comment, version=version)
 
 
 @_transition_schema(
@@ -262,8 +266,8 @@ class BillRejectView(BillTransitionView):
     perm = Perm.REJECT_BILL
     input_serializer = CommentSerializer
 
-    def act(self, *, pk, user, comment):
-        services.bill_reject(bill=pk, user=user, comment=comment)
+    def act(self, *, pk, user, comment, version):
+        services.bill_reject(bill=pk, user=user, comment=comment, version=version)
 
 
 @_transition_schema(
@@ -276,23 +280,23 @@ class BillRevertView(BillTransitionView):
     perm = Perm.REVERT_BILL
     input_serializer = CommentSerializer
 
-    def act(self, *, pk, user, comment):
-        services.bill_revert(bill=pk, user=user, comment=comment)
+    def act(self, *, pk, user, comment, version):
+        services.bill_revert(bill=pk, user=user, comment=comment, version=version)
 
 
 @_transition_schema(
     "Send (Finance)",
     "An approved bill becomes sent and its invoice is emailed to the customer's billing email. "
     "If the email fails the bill stays approved and the answer is a 502.",
-    NoBodySerializer,
+    VersionOnlySerializer,
     502,
 )
 class BillSendView(BillTransitionView):
     perm = Perm.SEND_BILL
-    input_serializer = NoBodySerializer
+    input_serializer = VersionOnlySerializer
 
-    def act(self, *, pk, user):
-        services.bill_send(bill=pk, user=user)
+    def act(self, *, pk, user, version):
+        services.bill_send(bill=pk, user=user, version=version)
 
 
 @_transition_schema(
@@ -309,8 +313,8 @@ class BillVoidView(BillTransitionView):
     perm = Perm.VOID_BILL
     input_serializer = CommentSerializer
 
-    def act(self, *, pk, user, comment):
-        services.bill_void(bill=pk, user=user, comment=comment)
+    def act(self, *, pk, user, comment, version):
+        services.bill_void(bill=pk, user=user, comment=comment, version=version)
 
 
 @_transition_schema(
@@ -324,8 +328,8 @@ class BillDismissView(BillTransitionView):
     perm = Perm.UPDATE_BILL
     input_serializer = CommentSerializer
 
-    def act(self, *, pk, user, comment):
-        services.bill_dismiss_usage_change(bill=pk, user=user, comment=comment)
+    def act(self, *, pk, user, comment, version):
+        services.bill_dismiss_usage_change(bill=pk, user=user, comment=comment, version=version)
 
 
 class BillRebillView(APIView):
@@ -339,12 +343,13 @@ class BillRebillView(APIView):
         "current terms, linked both ways (`replaces_id`, `replaced_by_id`); the void bill's "
         "history records it. 409 when the bill is not void or the month has a live bill; 400 "
         "when there is nothing to bill now.",
-        request=NoBodySerializer,
+        request=VersionOnlySerializer,
         responses={201: BillDetailSerializer, **error_responses(*WRITE_ERRORS, 404, 409)},
     )
     def post(self, request, pk: int):
-        _parse(NoBodySerializer, request)
-        new = services.bill_rebill(bill=pk, user=request.user)
+        data = _parse(VersionOnlySerializer, request)
+        version = request_version(request, data.get("version"))
+        new = services.bill_rebill(bill=pk, user=request.user, version=version)
         return _bill_response(new.pk, status.HTTP_201_CREATED)
 
 

@@ -7,7 +7,7 @@ single-bill services); this module parses the body and shapes the answer. docs/a
 from __future__ import annotations
 
 from django.urls import path
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
@@ -37,8 +37,43 @@ def _ids():
     )
 
 
+@extend_schema_field({"type": "object", "additionalProperties": {"type": "integer", "minimum": 1}})
+class BulkVersionsField(serializers.Field):
+    """{"12": 3, ...}: bill id -> the version decided on. One flat message when it is wrong."""
+
+    default_error_messages = {
+        "invalid": 'Send the versions as {{"bill id": version, ...}}, each version a whole '
+        "number from 1."
+    }
+
+    def to_internal_value(self, data) -> dict[int, int]:
+        if not isinstance(data, dict):
+            self.fail("invalid")
+        versions = {}
+        for key, version in data.items():
+            if not (str(key).isascii() and str(key).isdigit()):
+                self.fail("invalid")
+            if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+                self.fail("invalid")
+            versions[int(key)] = version
+        return versions
+
+    def to_representation(self, value):
+        return value
+
+
+def _versions():
+    return BulkVersionsField(
+        required=False,
+        default=dict,
+        help_text='Optional: the `version` of each bill you decided on, by id ({"12": 3}); a '
+        "bill that changed since fails with the 409 sentence (docs/api.md, Versions).",
+    )
+
+
 class BulkDecisionSerializer(StrictSerializer):
     ids = _ids()
+    versions = _versions()
     comment = serializers.CharField(
         required=False,
         allow_blank=True,
@@ -50,6 +85,7 @@ class BulkDecisionSerializer(StrictSerializer):
 
 class BulkSendSerializer(StrictSerializer):
     ids = _ids()
+    versions = _versions()
 
 
 # --- answers (for the OpenAPI document) -----------------------------------------------------
@@ -125,6 +161,7 @@ class BulkView(APIView):
             action=self.action_name,
             bill_ids=data["ids"],
             comment=data.get("comment", ""),
+            versions=data.get("versions", {}),
         )
         return Response(
             {

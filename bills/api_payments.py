@@ -13,6 +13,7 @@ from accounts.permissions import RoleAllows
 from accounts.roles import Perm
 from billing_site.core.api import WRITE_ERRORS, error_responses
 from bills import services
+from bills.api_version import request_version
 from bills.selectors import bill_get
 from bills.serializers import BillDetailSerializer
 from bills.serializers_payments import PaymentRecordSerializer, PaymentUndoSerializer
@@ -48,6 +49,7 @@ class BillPaymentsView(APIView):
     )
     def post(self, request, pk: int):
         data = _parse(PaymentRecordSerializer, request)
+        data["version"] = request_version(request, data.get("version"))
         services.payment_record(bill=pk, user=request.user, **data)
         return _bill_response(pk, status.HTTP_201_CREATED)
 
@@ -68,5 +70,6 @@ class BillPaymentUndoView(APIView):
     )
     def post(self, request, pk: int, payment_id: int):
         data = _parse(PaymentUndoSerializer, request)
+        data["version"] = request_version(request, data.get("version"))
         services.payment_undo(bill=pk, payment=payment_id, user=request.user, **data)
         return _bill_response(pk)

@@ -11,6 +11,7 @@ from billing_site.core.numbers import WholeNumberFormField
 from bills.filter_chips import chip_label, chip_removed
 
 PER_PAGE_CHOICES = (25, 50, 100)
+PERIOD_HELP = "YYYY-MM, e.g. 2026-09 (Sep 2026 works too)."
 
 
 class ValueCheckbox(forms.CheckboxInput):
@@ -45,9 +46,13 @@ class BillFilterForm(forms.Form):
         self.fields["customer"].widget = forms.TextInput(
             attrs={"type": "search", "placeholder": "Name contains…", "autocomplete": "off"}
         )
+        # No `pattern`: where a browser shows a text box for type=month (Firefox, Safari), a
+        # pattern would silently block every request of this form; the field reads what
+        # people type (core.filters.PeriodField) and says so.
         self.fields["period"].widget = forms.TextInput(
-            attrs={"type": "month", "placeholder": "YYYY-MM", "pattern": r"\d{4}-\d{2}"}
+            attrs={"type": "month", "placeholder": "YYYY-MM"}
         )
+        self.fields["period"].help_text = PERIOD_HELP
         self.fields["awaiting"].widget = ValueCheckbox("me")
         self.fields["usage_changed"].widget = forms.Select(
             choices=[("", "Any usage"), ("true", "Usage changed since computed or sent")]

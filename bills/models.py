@@ -125,6 +125,10 @@ class Bill(PaymentStanding, models.Model):
     dismissed_usage = models.BigIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
+    # 1 when made, one more on every save (history.bill_save, under the row lock): a page or a
+    # client sends the version it decided on, and a transition of a bill that changed since is a
+    # 409 (SPEC "Bill lifecycle"; lifecycle.check_version).
+    version = models.PositiveIntegerField(default=1)
 
     objects = BillQuerySet.as_manager()
 
@@ -267,6 +271,10 @@ class BillAction(models.Model):
     stakeholder = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="bill_actions"
     )
+    # The stakeholder's name and role when they acted (SPEC "BillAction"): a later rename or
+    # change of role does not rewrite history. Filled by services.history.history_row.
+    stakeholder_name = models.CharField(max_length=150)
+    stakeholder_role = models.CharField(max_length=32)
     action = models.CharField(max_length=16, choices=Action.choices)
     comment = models.TextField(blank=True)
     from_status = models.CharField(max_length=16, choices=Status.choices, blank=True)
@@ -283,6 +291,10 @@ class BillAction(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=Q(action__in=[a.value for a in Action]), name="billaction_action_valid"
+            ),
+            models.CheckConstraint(
+                condition=~Q(stakeholder_name="") & ~Q(stakeholder_role=""),
+                name="billaction_stakeholder_named",
             ),
         ]
 

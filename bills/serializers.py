@@ -14,6 +14,7 @@ from billing_site.core.api import (
     WholeNumberField,
     id_field,
 )
+from bills.api_version import VersionedSerializer
 from bills.models import Bill, BillAction, Status
 from bills.serializers_payments import PaymentSerializer
 
@@ -130,6 +131,11 @@ class BillSerializer(BillSummarySerializer):
     usage_difference = serializers.IntegerField(
         read_only=True, help_text="API calls recorded for the month now minus the calls billed."
     )
+    version = serializers.IntegerField(
+        read_only=True,
+        help_text="1 when made, one more on every change: send it with an action (`version` or "
+        "If-Match) and a bill that changed since is a 409 instead of a second decision.",
+    )
     computed_at = serializers.DateTimeField(
         read_only=True,
         help_text="When the amounts were last computed (made, recomputed or repriced); "
@@ -144,6 +150,7 @@ class BillSerializer(BillSummarySerializer):
             "usage_changed_after_sending",
             "usage_difference",
             "computed_at",
+            "version",
         ]
         read_only_fields = fields
 
@@ -155,7 +162,12 @@ class BlankAsNullChoiceField(serializers.ChoiceField):
 
 class BillActionSerializer(ModelSerializer):
     stakeholder_id = Int64Field(read_only=True)
-    stakeholder_name = serializers.CharField(source="stakeholder.name", read_only=True)
+    stakeholder_name = serializers.CharField(
+        read_only=True, help_text="The stakeholder's name when they acted."
+    )
+    stakeholder_role = serializers.CharField(
+        read_only=True, help_text="The stakeholder's role when they acted."
+    )
     from_status = BlankAsNullChoiceField(
         choices=Status.choices, allow_null=True, read_only=True, help_text="null for created."
     )
@@ -172,6 +184,7 @@ class BillActionSerializer(ModelSerializer):
             "action",
             "stakeholder_id",
             "stakeholder_name",
+            "stakeholder_role",
             "comment",
             "from_status",
             "to_status",
@@ -240,15 +253,15 @@ class GenerateSerializer(StrictSerializer):
     month = _month(help_text="A month that has ended.")
 
 
-class ApproveSerializer(StrictSerializer):
+class ApproveSerializer(VersionedSerializer):
     comment = serializers.CharField(required=False, allow_blank=True, default="")
 
 
-class CommentSerializer(StrictSerializer):
+class CommentSerializer(VersionedSerializer):
     comment = serializers.CharField(allow_blank=True, help_text="Required, not blank.")
 
 
-class BillUpdateSerializer(StrictSerializer):
+class BillUpdateSerializer(VersionedSerializer):
     comment = serializers.CharField(allow_blank=True, help_text="Required: why the update.")
     overage_unit_cost = DecimalTextField(
         required=False,
@@ -268,3 +281,7 @@ class BillUpdateSerializer(StrictSerializer):
 
 class NoBodySerializer(StrictSerializer):
     """No fields; an empty body or {}."""
+
+
+class VersionOnlySerializer(VersionedSerializer):
+    """An empty body, {} or {"version": 3} (bills.api_version)."""

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from billing_site.core.api import DecimalTextField, Int64Field, ModelSerializer, StrictSerializer
+from billing_site.core.api import DecimalTextField, Int64Field, ModelSerializer
+from bills.api_version import VersionedSerializer
 from bills.models import Payment
 
 
@@ -43,7 +44,7 @@ class PaymentSerializer(ModelSerializer):
         read_only_fields = fields
 
 
-class PaymentRecordSerializer(StrictSerializer):
+class PaymentRecordSerializer(VersionedSerializer):
     date = serializers.DateField(
         help_text="When the money was received, YYYY-MM-DD: not in the future, not before the "
         "invoice's issue date."
@@ -57,5 +58,5 @@ class PaymentRecordSerializer(StrictSerializer):
     )
 
 
-class PaymentUndoSerializer(StrictSerializer):
+class PaymentUndoSerializer(VersionedSerializer):
     comment = serializers.CharField(allow_blank=True, help_text="Required: why it is undone.")

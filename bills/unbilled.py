@@ -205,7 +205,7 @@ class UnbilledFilterForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["period"].widget = forms.TextInput(
-            attrs={"type": "month", "placeholder": "YYYY-MM", "pattern": r"\d{4}-\d{2}"}
+            attrs={"type": "month", "placeholder": "YYYY-MM"}
         )
         for name in ("year", "month", "customer_id"):
             self.fields[name].widget = forms.HiddenInput()

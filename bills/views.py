@@ -233,6 +233,16 @@ def act(
     return trigger_client_event(response, BILLS_CHANGED) if error is None else response
 
 
+def _versioned(request, service: Callable[..., Bill], **kwargs) -> Callable[[], Bill]:
+    """`service` with the bill version the page was showing (the form's hidden `version`), so
+    a bill that changed since is a 409 instead of a second decision (SPEC "Bill lifecycle")."""
+
+    def run() -> Bill:
+        return service(**kwargs, version=lifecycle.parse_version(request.POST.get("version")))
+
+    return run
+
+
 def _missing(message: str, field: str) -> Bill:
     raise DomainError.invalid(message, field)
 
@@ -243,19 +253,19 @@ def _comment(request) -> str:
 
 @require_POST
 def approve(request, pk: int):
-    run = partial(bill_approve, bill=pk, user=request.user, comment=_comment(request))
+    run = _versioned(request, bill_approve, bill=pk, user=request.user, comment=_comment(request))
     return act(request, pk, run, done=f"Bill #{pk}: approval recorded.")
 
 
 @require_POST
 def reject(request, pk: int):
-    run = partial(bill_reject, bill=pk, user=request.user, comment=_comment(request))
+    run = _versioned(request, bill_reject, bill=pk, user=request.user, comment=_comment(request))
     return act(request, pk, run, done=f"Bill #{pk} rejected.")
 
 
 @require_POST
 def revert(request, pk: int):
-    run = partial(bill_revert, bill=pk, user=request.user, comment=_comment(request))
+    run = _versioned(request, bill_revert, bill=pk, user=request.user, comment=_comment(request))
     return act(request, pk, run, done=f"Bill #{pk}: decision undone; it is a draft again.")
 
 
@@ -265,7 +275,8 @@ def update(request, pk: int):
     if request.POST.get("intent") == "reprice" and cost is None:
         run = partial(_missing, "Enter the new unit cost, e.g. 0.0025.", "overage_unit_cost")
     else:
-        run = partial(
+        run = _versioned(
+            request,
             bill_update,
             bill=pk,
             user=request.user,
@@ -279,13 +290,13 @@ def update(request, pk: int):
 
 @require_POST
 def send(request, pk: int):
-    run = partial(bill_send, bill=pk, user=request.user)
+    run = _versioned(request, bill_send, bill=pk, user=request.user)
     return act(request, pk, run, done=lambda b: f"Bill #{pk} sent to {b.customer.billing_email}.")
 
 
 @require_POST
 def void(request, pk: int):
-    run = partial(bill_void, bill=pk, user=request.user, comment=_comment(request))
+    run = _versioned(request, bill_void, bill=pk, user=request.user, comment=_comment(request))
     return act(request, pk, run, done=_voided)
 
 
@@ -300,11 +311,13 @@ def _voided(bill: Bill) -> str:
 
 @require_POST
 def dismiss(request, pk: int):
-    run = partial(bill_dismiss_usage_change, bill=pk, user=request.user, comment=_comment(request))
+    run = _versioned(
+        request, bill_dismiss_usage_change, bill=pk, user=request.user, comment=_comment(request)
+    )
     return act(request, pk, run, done=f"Bill #{pk}: the invoice stands as sent.")
 
 
 @require_POST
 def rebill(request, pk: int):
-    run = partial(bill_rebill, bill=pk, user=request.user)
+    run = _versioned(request, bill_rebill, bill=pk, user=request.user)
     return act(request, pk, run, done=lambda new: f"Bill #{pk} billed again as bill #{new.pk}.")

@@ -58,7 +58,11 @@ def bulk(request, action: str):
         return _confirm(request, action, preview, back)
     try:
         comment = data.get("comment", "")
-        outcomes = bulk_apply(user=request.user, action=action, bill_ids=ids, comment=comment)
+        # The version of each bill the confirmation showed: one that changed since fails.
+        versions = {pk: lifecycle.parse_version(data.get(f"version_{pk}")) for pk in ids}
+        outcomes = bulk_apply(
+            user=request.user, action=action, bill_ids=ids, comment=comment, versions=versions
+        )
     except DomainError as error:  # the comment: the ids and the role were checked above
         preview = bulk_preview(user=request.user, action=action, bill_ids=ids)
         return _confirm(request, action, preview, back, errors=error.errors, status=400)

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_POST
 
 from billing_site.core.money import format_money, with_currency
 from bills.models import Bill, Status
-from bills.services import payment_record, payment_undo
+from bills.services import lifecycle, payment_record, payment_undo
 from bills.views import act
 
 
@@ -31,6 +31,7 @@ def record(request, pk: int):
             date=request.POST.get("date", ""),
             amount=request.POST.get("amount", ""),
             reference=request.POST.get("reference", ""),
+            version=lifecycle.parse_version(request.POST.get("version")),
         ).bill
 
     return act(request, pk, run, done=_recorded)
@@ -40,7 +41,11 @@ def record(request, pk: int):
 def undo(request, pk: int, payment_id: int):
     def run() -> Bill:
         return payment_undo(
-            bill=pk, payment=payment_id, user=request.user, comment=request.POST.get("comment", "")
+            bill=pk,
+            payment=payment_id,
+            user=request.user,
+            comment=request.POST.get("comment", ""),
+            version=lifecycle.parse_version(request.POST.get("version")),
         ).bill
 
     return act(request, pk, run, done=f"Bill #{pk}: payment #{payment_id} undone.")

@@ -7,13 +7,24 @@ from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
 from billing_site.core import periods
+from billing_site.core.admin_fields import NUMBER_FIELD_OVERRIDES
 from billing_site.core.errors import DomainError
 from billing_site.core.filters import PeriodField
-from customers.models import TERMS_FIELDS, Customer, CustomerTerms
-from customers.services import customer_terms_set
+from billing_site.core.numbers import MAX_INT64, WholeNumberFormField
+from customers.models import CSM_MUST_BE_CS, TERMS_FIELDS, Customer, CustomerTerms
+from customers.services import customer_terms_check, customer_terms_set
 
 
 class CustomerAdminForm(forms.ModelForm):
+    # Declared for its range: the column's own (64-bit, negatives too) would leave a negative
+    # limit to the database's check constraint, whose message names the constraint.
+    monthly_api_limit = WholeNumberFormField(
+        label="Monthly API limit",
+        min_value=0,
+        max_value=MAX_INT64,
+        range_message=f"Enter a limit from 0 to {MAX_INT64} API calls.",
+        help_text="API calls a month before overage, in digits: 1000000.",
+    )
     terms_from = PeriodField(
         label="Terms apply from",
         required=False,
@@ -35,13 +46,43 @@ class CustomerAdminForm(forms.ModelForm):
             "start_date",
             "end_date",
         ]
+        help_texts = {
+            "overage_unit_cost": "Price per API call over the limit. Use a dot for decimals: "
+            "0.0025.",
+            "payment_terms_days": "Days from the invoice date to its due date (0 to 365), "
+            "in digits.",
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The choices are Customer Success users; anyone else posted gets the model's message.
+        self.fields["csm"].error_messages["invalid_choice"] = CSM_MUST_BE_CS
 
     def clean_terms_from(self):
-        value = self.cleaned_data.get("terms_from")
         today = periods.today()
-        if value and tuple(value) > (today.year, today.month):
-            raise forms.ValidationError("Terms can apply from this month or an earlier one.")
-        return value or (today.year, today.month)
+        return self.cleaned_data.get("terms_from") or (today.year, today.month)
+
+    def clean(self):
+        """The terms meet customer_terms_check, the rule the service applies when they are
+        saved: its refusals land on the fields here, before anything is written."""
+        data = super().clean()
+        terms = [data.get(name) for name in ("monthly_api_limit", "overage_unit_cost")]
+        if data.get("terms_from") is None or None in terms:
+            return data
+        year, month = data["terms_from"]
+        try:
+            customer_terms_check(
+                effective_year=year,
+                effective_month=month,
+                monthly_api_limit=terms[0],
+                overage_unit_cost=terms[1],
+            )
+        except DomainError as error:
+            for field, messages in error.errors.items():
+                name = "terms_from" if field == "effective_month" else field
+                for message in messages:
+                    self.add_error(name if name in self.fields else None, message)
+        return data
 
 
 class CustomerTermsInline(admin.TabularInline):
@@ -57,6 +98,7 @@ class CustomerTermsInline(admin.TabularInline):
         "created_at",
     )
     readonly_fields = fields
+    formfield_overrides = NUMBER_FIELD_OVERRIDES
     ordering = ("-effective_year", "-effective_month")
     verbose_name_plural = "Terms versions (newest first)"
 
@@ -70,6 +112,7 @@ class CustomerTermsInline(admin.TabularInline):
 @admin.register(Customer)
 class CustomerAdmin(SimpleHistoryAdmin):
     form = CustomerAdminForm
+    formfield_overrides = NUMBER_FIELD_OVERRIDES
     list_display = (
         "name",
         "csm",

@@ -13,6 +13,7 @@ from simple_history.models import HistoricalRecords
 
 from billing_site.core.fields import MoneyField
 
+CSM_MUST_BE_CS = "The CSM must be a Customer Success user."
 TERMS_FIELDS = ("monthly_api_limit", "overage_unit_cost", "require_csm_approval")
 
 
@@ -78,7 +79,7 @@ class Customer(models.Model):
         self.billing_address = "\n".join(line.strip() for line in lines).strip()
 
         if self.csm_id and self.csm.role != "Customer Success":
-            raise ValidationError({"csm": "The CSM must be a Customer Success user."})
+            raise ValidationError({"csm": CSM_MUST_BE_CS})
         if self.end_date and self.start_date and self.end_date < self.start_date:
             raise ValidationError({"end_date": "The contract cannot end before it starts."})
 

@@ -16,6 +16,31 @@ from customers.models import TERMS_FIELDS, Customer, CustomerTerms
 BASE_PERIOD = (periods.MIN_YEAR, 1)
 
 
+def customer_terms_check(
+    *,
+    effective_year: int,
+    effective_month: int,
+    monthly_api_limit: int,
+    overage_unit_cost: Decimal,
+) -> tuple[int, int]:
+    """The rules a terms version must meet, for customer_terms_set and the admin's form alike:
+    a month that is not in the future, a limit (API calls) and a unit cost (per call) that are
+    not negative. Returns the parsed (year, month); writes nothing. Raises DomainError(kind=
+    "invalid") naming "effective_month", "monthly_api_limit" or "overage_unit_cost"."""
+    effective_year, effective_month = periods.parse(effective_year, effective_month)
+    today = periods.today()
+    if (effective_year, effective_month) > (today.year, today.month):
+        raise DomainError.invalid(
+            "Terms can take effect from this month or an earlier one, not a future month.",
+            "effective_month",
+        )
+    if monthly_api_limit < 0:
+        raise DomainError.invalid("The limit cannot be negative.", "monthly_api_limit")
+    if overage_unit_cost < 0:
+        raise DomainError.invalid("The unit cost cannot be negative.", "overage_unit_cost")
+    return effective_year, effective_month
+
+
 def customer_terms_set(
     *,
     customer: Customer,
@@ -34,17 +59,12 @@ def customer_terms_set(
     The month may not be in the future (enter a change when its month starts). Raises
     DomainError(kind="invalid") naming "effective_month" or a terms field. Atomic.
     """
-    effective_year, effective_month = periods.parse(effective_year, effective_month)
-    today = periods.today()
-    if (effective_year, effective_month) > (today.year, today.month):
-        raise DomainError.invalid(
-            "Terms can take effect from this month or an earlier one, not a future month.",
-            "effective_month",
-        )
-    if monthly_api_limit < 0:
-        raise DomainError.invalid("The limit cannot be negative.", "monthly_api_limit")
-    if overage_unit_cost < 0:
-        raise DomainError.invalid("The unit cost cannot be negative.", "overage_unit_cost")
+    effective_year, effective_month = customer_terms_check(
+        effective_year=effective_year,
+        effective_month=effective_month,
+        monthly_api_limit=monthly_api_limit,
+        overage_unit_cost=overage_unit_cost,
+    )
     values = {
         "monthly_api_limit": monthly_api_limit,
         "overage_unit_cost": overage_unit_cost,

@@ -9,11 +9,13 @@ import pytest
 # Playwright runs its own event loop in the test thread; Django's ORM must still be usable there.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
+from django.db.backends.signals import connection_created  # noqa: E402
 from django.test import Client  # noqa: E402
 from rest_framework.test import APIClient  # noqa: E402
 
 from accounts.models import Role  # noqa: E402
 from billing_site.core import periods  # noqa: E402
+from billing_site.core.maintenance import open_hatch_on_connect  # noqa: E402
 from bills.models import Bill, Status  # noqa: E402
 from bills.services import (  # noqa: E402
     bill_approve,
@@ -33,6 +35,12 @@ from tests.factories import (  # noqa: E402
     make_bill,
 )
 from usage.models import Usage  # noqa: E402
+
+# Django's test flush empties every table between transactional tests (TRUNCATE on PostgreSQL,
+# DELETE on SQLite), history tables included: the tests, and only they, open the maintenance
+# hatch on every connection (billing_site.core.maintenance). tests/test_history_guard.py closes
+# it to prove the tables refuse.
+connection_created.connect(open_hatch_on_connect, dispatch_uid="tests_open_maintenance_hatch")
 
 # --- people ------------------------------------------------------------------------------------
 

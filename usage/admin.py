@@ -6,6 +6,7 @@ from django import forms
 from django.contrib import admin
 from django.forms.models import BaseInlineFormSet
 
+from billing_site.core.admin_fields import NUMBER_FIELD_OVERRIDES
 from billing_site.core.errors import DomainError
 from customers.admin import CustomerAdmin
 from usage.models import Usage, UsageRevision, UsageSource
@@ -25,7 +26,16 @@ def _check(rows: list[UsageRow], user) -> dict[int, list[tuple[str, str]]]:
     return found
 
 
-class UsageAdminForm(forms.ModelForm):
+class _ServiceDecides:
+    """The recording service's checks (usage_check_many) judge a row, with the messages the
+    pages and the API give; the model's check constraints would only repeat them in their
+    own words ("Constraint … is violated"), and still hold in the database."""
+
+    def validate_constraints(self):
+        pass
+
+
+class UsageAdminForm(_ServiceDecides, forms.ModelForm):
     user = None  # the request's user, set by UsageAdmin.get_form
 
     class Meta:
@@ -49,7 +59,7 @@ class UsageAdminForm(forms.ModelForm):
         return data
 
 
-class UsageInlineForm(forms.ModelForm):
+class UsageInlineForm(_ServiceDecides, forms.ModelForm):
     class Meta:
         model = Usage
         fields = ["year", "month", "api_usage"]
@@ -117,6 +127,7 @@ class UsageInline(admin.TabularInline):
     model = Usage
     form = UsageInlineForm
     formset = UsageInlineFormSet
+    formfield_overrides = NUMBER_FIELD_OVERRIDES
     extra = 0
     can_delete = False
     fields = ("year", "month", "api_usage", "updated_at")
@@ -158,6 +169,7 @@ class UsageRevisionInline(admin.TabularInline):
 @admin.register(Usage)
 class UsageAdmin(admin.ModelAdmin):
     form = UsageAdminForm
+    formfield_overrides = NUMBER_FIELD_OVERRIDES
     list_display = ("customer", "year", "month", "api_usage", "updated_at")
     list_filter = ("year", "month")
     search_fields = ("customer__name",)

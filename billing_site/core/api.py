@@ -58,7 +58,27 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         return domain_error_response(exc)
     if isinstance(exc, RequestDataTooBig):
         exc = PayloadTooLarge()
-    return drf_exception_handler(exc, context)
+    response = drf_exception_handler(exc, context)
+    if isinstance(exc, exceptions.ValidationError) and isinstance(response.data, dict):
+        response.data = {field: _messages(errors) for field, errors in response.data.items()}
+    return response
+
+
+def _messages(errors: Any, prefix: str = "") -> list[str]:
+    """A field's errors as the documented flat list of texts: a list's item errors ({index:
+    [...]}, found by fuzzing) read "item 2: ...", counted from 1."""
+    if isinstance(errors, dict):
+        return [
+            message
+            for key, value in errors.items()
+            for message in _messages(
+                value,
+                f"{prefix}item {int(key) + 1}: " if str(key).isdigit() else f"{prefix}{key}: ",
+            )
+        ]
+    if isinstance(errors, list):
+        return [message for error in errors for message in _messages(error, prefix)]
+    return [f"{prefix}{errors}"]
 
 
 # --- rendering and parsing ----------------------------------------------------------------

@@ -1,6 +1,6 @@
 """Database triggers that make a table append-only: PostgreSQL refuses UPDATE and DELETE,
-SQLite refuses UPDATE (Django's test flush empties SQLite tables with DELETE; PostgreSQL's
-flush uses TRUNCATE, which row triggers do not see). Used by migrations of history tables."""
+SQLite refuses UPDATE. Used by migrations of history tables; core.maintenance.refuse_emptying
+adds the rest (TRUNCATE on PostgreSQL, DELETE on SQLite) with its maintenance hatch."""
 
 from __future__ import annotations
 

@@ -12,6 +12,7 @@ page's form shows the label (and `help_text`, if given).
 
 from __future__ import annotations
 
+import calendar
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
@@ -30,8 +31,6 @@ from billing_site.core.numbers import WholeNumberFormField
 
 MAX_ID = numbers.MAX_INT64
 MAX_TEXT = 200
-# ASCII digits: \d would also match "２０２６-１０" (fullwidth) and int() would read it.
-_PERIOD = re.compile(r"([0-9]{4})-([0-9]{2})")
 
 
 class Documented:
@@ -118,7 +117,11 @@ class Month(NamedTuple):
 
 
 class PeriodField(forms.CharField):
-    """A month as YYYY-MM -> Month(year, month)."""
+    """A month -> Month(year, month). YYYY-MM is the format (what a month picker sends and what
+    the field shows back); where a browser has no month picker (Firefox, desktop Safari show a
+    text box) people type other forms, so these are read too: "2026/09", "09/2026", "9/2026",
+    "Sep 2026", "Sept 2026", "September 2026" (English month names, any case). Anything else is
+    refused with a message quoting it and naming YYYY-MM."""
 
     default_error_messages = {"invalid": "Enter a month as YYYY-MM, e.g. 2026-10."}
 
@@ -126,13 +129,47 @@ class PeriodField(forms.CharField):
         value = super().to_python(value)
         if not value:
             return None
-        match = _PERIOD.fullmatch(value.strip())
-        if not match or not 1 <= int(match[2]) <= 12:
-            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
-        year = int(match[1])
-        if not periods.MIN_YEAR <= year <= periods.MAX_YEAR:
-            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
-        return Month(year, int(match[2]))
+        month = parse_period_text(value.strip())
+        if month is None:
+            message = f"{numbers.quote_typed(value.strip())} is not a month. "
+            raise forms.ValidationError(message + self.error_messages["invalid"], code="invalid")
+        return month
+
+    def prepare_value(self, value: Any) -> Any:
+        # A month read from another form shows back as YYYY-MM, the one format a month picker
+        # displays: "Sep 2026" in a month input would show as empty while the rows are
+        # September's. Text that is not a month shows as typed, beside its error.
+        if isinstance(value, str):
+            month = parse_period_text(value.strip())
+            return str(month) if month else value
+        return super().prepare_value(value)
+
+
+_MONTH_NAMES = {
+    name: number
+    for number in range(1, 13)
+    for name in (calendar.month_name[number].lower(), calendar.month_abbr[number].lower())
+} | {"sept": 9}
+# ASCII digits: \d would also match "２０２６-１０" (fullwidth) and int() would read it.
+_YEAR_FIRST = re.compile(r"([0-9]{4})[-/]([0-9]{2})", re.ASCII)
+_MONTH_FIRST = re.compile(r"([0-9]{1,2})/([0-9]{4})", re.ASCII)
+_NAMED = re.compile(r"([A-Za-z]+)\.? +([0-9]{4})", re.ASCII)
+
+
+def parse_period_text(text: str) -> Month | None:
+    """The month `text` names in one of PeriodField's formats, within periods.MIN_YEAR..MAX_YEAR,
+    or None."""
+    if match := _YEAR_FIRST.fullmatch(text):
+        year, month = int(match[1]), int(match[2])
+    elif match := _MONTH_FIRST.fullmatch(text):
+        month, year = int(match[1]), int(match[2])
+    elif (match := _NAMED.fullmatch(text)) and match[1].lower() in _MONTH_NAMES:
+        month, year = _MONTH_NAMES[match[1].lower()], int(match[2])
+    else:
+        return None
+    if not (1 <= month <= 12 and periods.MIN_YEAR <= year <= periods.MAX_YEAR):
+        return None
+    return Month(year, month)
 
 
 class PeriodFilter(Documented, django_filters.Filter):

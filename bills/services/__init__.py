@@ -3,7 +3,9 @@ these and decide nothing themselves.
 
 Each service checks the role (accounts.roles), then the bill's status against the lifecycle
 table under the bill's row lock, and is atomic; it saves through history.bill_save, so the
-post-save signal writes exactly one BillAction.
+post-save signal writes exactly one BillAction. Each transition also takes `version`, the bill's
+version the caller decided on: under the lock, a bill that changed since is a 409
+(lifecycle.check_version; None keeps the old behaviour of deciding on the bill as it is).
 
     pricing      what a bill charges, and the parser of a unit cost
     lifecycle    the status table, the buttons, the row and month locks

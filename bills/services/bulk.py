@@ -11,7 +11,7 @@ the others, and every id gets its own outcome.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, localcontext
 
@@ -230,7 +230,12 @@ def _reason(user: User, action: str, bill: Bill | None) -> str:
 
 
 def bulk_apply(
-    *, user: User, action: str, bill_ids: Sequence[int], comment: str = ""
+    *,
+    user: User,
+    action: str,
+    bill_ids: Sequence[int],
+    comment: str = "",
+    versions: Mapping[int, int | None] | None = None,
 ) -> list[Outcome]:
     """Take `action` on every bill bulk_preview lets through, by the single-bill service
     (bill_approve with `comment`, bill_reject with `comment`, bill_send), each in its own
@@ -241,6 +246,8 @@ def bulk_apply(
     send. Raises, before anything is written, DomainError: forbidden (see bulk_preview);
     invalid naming "ids", "action" or "comment". A bill the service refuses afterwards (it
     changed since the preview, or the mail failed) is an Outcome "failed", never an exception.
+    `versions`: the version of each bill the confirmation showed (id -> version); a bill that
+    changed since fails with the services' 409 message (SPEC "Bill lifecycle").
     """
     transition = _transition(action)
     if action == "reject":
@@ -256,7 +263,8 @@ def bulk_apply(
             outcomes.append(Outcome(item.id, SKIPPED, item.status, item.reason))
             continue
         try:
-            bill = _take(action, bill=item.id, user=user, comment=comment)
+            version = (versions or {}).get(item.id)
+            bill = _take(action, bill=item.id, user=user, comment=comment, version=version)
         except DomainError as error:
             outcomes.append(Outcome(item.id, FAILED, None, error.message))
             continue
@@ -264,12 +272,12 @@ def bulk_apply(
     return _with_statuses(outcomes)
 
 
-def _take(action: str, *, bill: int, user: User, comment: str) -> Bill:
+def _take(action: str, *, bill: int, user: User, comment: str, version: int | None) -> Bill:
     if action == "approve":
-        return bill_approve(bill=bill, user=user, comment=comment)
+        return bill_approve(bill=bill, user=user, comment=comment, version=version)
     if action == "reject":
-        return bill_reject(bill=bill, user=user, comment=comment)
-    return bill_send(bill=bill, user=user)
+        return bill_reject(bill=bill, user=user, comment=comment, version=version)
+    return bill_send(bill=bill, user=user, version=version)
 
 
 def _done(action: str, bill: Bill) -> str:

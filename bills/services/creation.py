@@ -71,7 +71,7 @@ def bill_create(*, customer_id: int, year: int, month: int, user: User) -> Bill:
     return _bill_new(customer=customer, year=year, month=month, user=user)
 
 
-def bill_rebill(*, bill: Bill | int, user: User) -> Bill:
+def bill_rebill(*, bill: Bill | int, user: User, version: int | None = None) -> Bill:
     """Bill a void bill's customer-month again, in one step: a new draft from the month's
     current usage and the customer's current terms, linked to the void bill (`replaces`), whose
     history records it (SPEC "Bill lifecycle": voided, "the customer-month may be billed
@@ -83,7 +83,7 @@ def bill_rebill(*, bill: Bill | int, user: User) -> Bill:
     with transaction.atomic():
         void = lifecycle.bill_lock(bill=bill)
         require(user, Perm.CREATE_BILL)
-        lifecycle.check(void, "rebill")
+        lifecycle.check(void, "rebill", version=version)
         new = _bill_new(
             customer=void.customer, year=void.year, month=void.month, user=user, replaces=void
         )

@@ -1,6 +1,9 @@
 """The approvers' decisions on a bill: approve, reject, revert (SPEC "Bill lifecycle" and
 "Approvals"). Each locks the bill's row, asks the roles and the lifecycle, and writes one
-history row; of two racing decisions, the second decides on what the first left."""
+history row; of two racing decisions, the second decides on what the first left.
+
+Every transition service takes `version`: the bill's version the caller decided on (None: not
+asked). Under the row lock a bill that changed since is a 409 (lifecycle.check_version)."""
 
 from __future__ import annotations
 
@@ -18,7 +21,9 @@ from usage.analysis import usage_anomalies
 SLOT_LABELS = {"csm": "CSM", "sales": "Sales"}
 
 
-def bill_approve(*, bill: Bill | int, user: User, comment: str = "") -> Bill:
+def bill_approve(
+    *, bill: Bill | int, user: User, comment: str = "", version: int | None = None
+) -> Bill:
     """Give the user's approval (the CSM slot for Customer Success, the Sales slot for Sales);
     the bill becomes approved once its approvals are complete (Bill.approvals_complete).
 
@@ -34,7 +39,7 @@ def bill_approve(*, bill: Bill | int, user: User, comment: str = "") -> Bill:
     with transaction.atomic():
         bill = lifecycle.bill_lock(bill=bill)
         require(user, Perm.APPROVE_BILL, bill)
-        lifecycle.check(bill, "approve")
+        lifecycle.check(bill, "approve", version=version)
         # A month whose usage looks suspicious (usage.analysis) is approved only with a reason,
         # so a metering error is looked at before an invoice goes out.
         suspicious = usage_anomalies(keys=[(bill.customer_id, bill.year, bill.month)]).get(
@@ -76,7 +81,7 @@ def bill_approve(*, bill: Bill | int, user: User, comment: str = "") -> Bill:
         return bill_save(bill=bill, entry=entry)
 
 
-def bill_reject(*, bill: Bill | int, user: User, comment: str) -> Bill:
+def bill_reject(*, bill: Bill | int, user: User, comment: str, version: int | None = None) -> Bill:
     """Reject a draft: the overage is written off. A comment is required.
 
     Raises DomainError: not_found; forbidden; conflict (not a draft); invalid naming "comment".
@@ -85,7 +90,7 @@ def bill_reject(*, bill: Bill | int, user: User, comment: str) -> Bill:
     with transaction.atomic():
         bill = lifecycle.bill_lock(bill=bill)
         require(user, Perm.REJECT_BILL, bill)
-        lifecycle.check(bill, "reject")
+        lifecycle.check(bill, "reject", version=version)
         bill.status = Status.REJECTED
         entry = HistoryEntry(
             stakeholder=user, action=Action.REJECTED, from_status=Status.DRAFT, comment=comment
@@ -93,7 +98,7 @@ def bill_reject(*, bill: Bill | int, user: User, comment: str) -> Bill:
         return bill_save(bill=bill, entry=entry)
 
 
-def bill_revert(*, bill: Bill | int, user: User, comment: str) -> Bill:
+def bill_revert(*, bill: Bill | int, user: User, comment: str, version: int | None = None) -> Bill:
     """Undo the latest decision: a rejection, the approval that completed the bill, or a
     partial approval. The bill returns to draft and the undone decision no longer counts.
 
@@ -103,7 +108,7 @@ def bill_revert(*, bill: Bill | int, user: User, comment: str) -> Bill:
     with transaction.atomic():
         bill = lifecycle.bill_lock(bill=bill)
         require(user, Perm.REVERT_BILL, bill)
-        lifecycle.check(bill, "revert")
+        lifecycle.check(bill, "revert", version=version)
         from_status = bill.status
         changes: Changes = {}
         if bill.status == Status.REJECTED:

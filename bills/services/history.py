@@ -52,15 +52,18 @@ class HistoryEntry:
 def history_row(
     bill: Bill, entry: HistoryEntry, *, created: bool, at: datetime | None = None
 ) -> BillAction:
-    """The (unsaved) BillAction for `entry` on `bill` as it now is: the one row builder."""
+    """The (unsaved) BillAction for `entry` on `bill` as it now is: the one row builder. It
+    copies the stakeholder's current name and role onto the row (SPEC "BillAction")."""
     row = BillAction(
         bill_id=bill.pk,
         stakeholder=entry.stakeholder,
+        stakeholder_name=entry.stakeholder.name,
+        stakeholder_role=entry.stakeholder.role,
         action=entry.action,
         comment=entry.comment,
         from_status="" if created else entry.from_status,
         to_status=bill.status,
-        changes=entry.changes,
+        changes=normalise_changes(entry.changes),
     )
     if at is not None:
         row.created_at = at
@@ -69,8 +72,11 @@ def history_row(
 
 
 def bill_save(*, bill: Bill, entry: HistoryEntry) -> Bill:
-    """Save the bill and, through the post-save signal, exactly one history row for `entry`."""
+    """Save the bill and, through the post-save signal, exactly one history row for `entry`.
+    A saved bill's `version` goes up by one (the caller holds its row lock)."""
     bill.updated_at = timezone.now()
+    if bill.pk is not None:
+        bill.version += 1
     bill.record_history(entry)
     bill.save()
     return bill
@@ -119,6 +125,40 @@ def jsonable(value: object) -> ChangeValue:
     """A column's value as `changes` stores it: Decimals as exact strings."""
     if isinstance(value, Decimal):
         return str(value)
+    return value  # type: ignore[return-value]
+
+
+# The decimal places `changes` keeps each money key with: as the bill (or payment) stores it.
+DECIMAL_PLACES = {
+    "overage_amount": Decimal("0.01"),
+    "amount_paid": Decimal("0.01"),
+    "payment_amount": Decimal("0.01"),
+    "overage_unit_cost": Decimal("0.000001"),
+}
+
+
+def normalise_changes(changes: Changes) -> Changes:
+    """`changes` as a history row stores it (SPEC "Values in history are normalised the way the
+    bill stores them"): every money value, alone or in a [before, after] pair, becomes the
+    canonical string of its column ("12.50", "0.002500"), never "-0.00" or "1.25E+1"; other
+    values are kept. Any other Decimal becomes its plain string. Raises decimal.InvalidOperation
+    for a money value that is not a number (a programming error, never user input)."""
+    return {key: _normalise(key, value) for key, value in changes.items()}
+
+
+def _normalise(key: str, value: object) -> ChangeValue:
+    if isinstance(value, list | tuple):
+        return [_normalise(key, v) for v in value]  # type: ignore[misc]
+    places = DECIMAL_PLACES.get(key)
+    if (
+        places is not None
+        and isinstance(value, Decimal | str | int)
+        and not isinstance(value, bool)
+    ):
+        number = Decimal(str(value)).quantize(places)
+        return f"{abs(number) if number == 0 else number:f}"
+    if isinstance(value, Decimal):
+        return f"{abs(value) if value == 0 else value:f}"
     return value  # type: ignore[return-value]
 
 

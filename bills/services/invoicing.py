@@ -34,7 +34,7 @@ def billing_email_problem(email: str) -> str:
     return ""
 
 
-def bill_send(*, bill: Bill | int, user: User) -> Bill:
+def bill_send(*, bill: Bill | int, user: User, version: int | None = None) -> Bill:
     """Mark an approved bill sent and issue its invoice (the next invoice number, today's issue
     date, the due date from the customer's payment terms, the parties, the line and the PDF,
     frozen), then email it once that has committed.
@@ -51,7 +51,7 @@ def bill_send(*, bill: Bill | int, user: User) -> Bill:
     with transaction.atomic(durable=True):
         bill = lifecycle.bill_lock(bill=bill)
         require(user, Perm.SEND_BILL, bill)
-        lifecycle.check(bill, "send")
+        lifecycle.check(bill, "send", version=version)
         problem = billing_email_problem(bill.customer.billing_email)
         if problem:
             entry = HistoryEntry(
@@ -93,7 +93,7 @@ def bill_send(*, bill: Bill | int, user: User) -> Bill:
     return bill
 
 
-def bill_void(*, bill: Bill | int, user: User, comment: str) -> Bill:
+def bill_void(*, bill: Bill | int, user: User, comment: str, version: int | None = None) -> Bill:
     """Void a sent bill: a credit note (its own number sequence) cancels its invoice in full and
     is emailed to where the invoice went; the customer-month may then be billed again. A comment
     is required and becomes the credit note's reason.
@@ -106,7 +106,7 @@ def bill_void(*, bill: Bill | int, user: User, comment: str) -> Bill:
     with transaction.atomic(durable=True):
         bill = lifecycle.bill_lock(bill=bill)
         require(user, Perm.VOID_BILL, bill)
-        lifecycle.check(bill, "void")
+        lifecycle.check(bill, "void", version=version)
         bill.status = Status.VOID
         entry = HistoryEntry(
             stakeholder=user, action=Action.VOIDED, from_status=Status.SENT, comment=comment

@@ -233,8 +233,34 @@ def _replaced(bill: Bill) -> bool:
         return False
 
 
-def check(bill: Bill, action: str) -> None:
-    """Raises DomainError(kind="conflict") unless the bill's status allows `action`."""
+def parse_version(value: object) -> int | None:
+    """The bill version a request says it decided on: None when not given ("" or None), else a
+    whole number from 1. Raises DomainError(kind="invalid") naming "version"."""
+    if value is None or value == "":
+        return None
+    text = str(value).strip().strip('"')  # an If-Match header may quote it: "3"
+    if isinstance(value, bool) or not text.isascii() or not text.isdigit() or int(text) < 1:
+        raise DomainError.invalid(
+            "The bill version is a whole number from 1 (the bill's `version`).", "version"
+        )
+    return int(text)
+
+
+def check_version(bill: Bill, version: int | None) -> None:
+    """Under the bill's row lock: the bill is still at the `version` the request decided on
+    (None: not asked). Of two racing requests sent with the same version, the second finds the
+    first's save and gets DomainError(kind="conflict") (SPEC "Bill lifecycle")."""
+    if version is not None and version != bill.version:
+        raise DomainError.conflict(
+            f"Bill #{bill.pk} changed since you looked at it (now: {bill.status}): reload and "
+            "decide again."
+        )
+
+
+def check(bill: Bill, action: str, *, version: int | None = None) -> None:
+    """Raises DomainError(kind="conflict") unless the bill is still at `version` (when given,
+    check_version) and its status allows `action`."""
+    check_version(bill, version)
     if allows(bill, action):
         return
     if action == "revert" and bill.status == Status.DRAFT:

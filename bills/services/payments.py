@@ -10,7 +10,7 @@ amount paid before and after. Payments are never deleted: an undone one stays on
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
@@ -18,6 +18,7 @@ from django.utils import timezone
 from accounts.models import User
 from accounts.roles import Perm, require
 from billing_site.core import periods
+from billing_site.core.decimals import DecimalTextError, parse_decimal_text
 from billing_site.core.errors import DomainError
 from billing_site.core.money import CENT, format_money, with_currency
 from bills.models import Action, Bill, Payment, Status
@@ -38,9 +39,15 @@ def parse_payment_amount(value: Decimal | str | int) -> Decimal:
     if isinstance(value, float | bool) or not isinstance(value, Decimal | str | int):
         raise DomainError.invalid('Send the amount as a decimal string, e.g. "125.50".', "amount")
     try:
-        amount = Decimal(str(value).strip())
-    except (InvalidOperation, ValueError):
-        raise DomainError.invalid("Enter an amount, e.g. 125.50.", "amount") from None
+        # Digits and a dot only (core.decimals): Decimal would read "1e3" and "１２", and a
+        # German "125,50" must be refused with what was typed, never guessed at.
+        amount = (
+            value
+            if isinstance(value, Decimal)
+            else parse_decimal_text(str(value).strip(), example="125.50")
+        )
+    except DecimalTextError as error:
+        raise DomainError.invalid(error.message, "amount") from None
     if not amount.is_finite():
         raise DomainError.invalid("Enter a finite amount.", "amount")
     if amount <= 0:
@@ -102,6 +109,7 @@ def payment_record(
     date: dt.date | str,
     amount: Decimal | str | int,
     reference: str,
+    version: int | None = None,
 ) -> Payment:
     """Record `amount` (in the bill's currency) received on `date` with the payer's
     `reference` against a sent bill; the bill becomes paid once its payments cover its amount.
@@ -120,7 +128,7 @@ def payment_record(
     reference = clean_reference(reference)
     with transaction.atomic():
         bill = lifecycle.bill_lock(bill=bill)
-        lifecycle.check(bill, "record_payment")
+        lifecycle.check(bill, "record_payment", version=version)
         issued_on = bill.invoice.issued_on
         if received_on > periods.today():
             raise DomainError.invalid(
@@ -165,7 +173,12 @@ def payment_record(
 
 
 def payment_undo(
-    *, payment: Payment | int, user: User, comment: str, bill: Bill | int | None = None
+    *,
+    payment: Payment | int,
+    user: User,
+    comment: str,
+    bill: Bill | int | None = None,
+    version: int | None = None,
 ) -> Payment:
     """Undo a payment that counts: it stays on record (who undid it, when, and the required
     `comment` saying why) and no longer counts; a paid bill whose payments no longer cover its
@@ -186,6 +199,7 @@ def payment_undo(
             where = f" on bill #{bill_id}" if bill_id is not None else ""
             raise DomainError(f"There is no payment #{payment_id}{where}.", kind="not_found")
         locked = lifecycle.bill_lock(bill=owner)
+        lifecycle.check_version(locked, version)
         payment = Payment.objects.select_for_update().get(pk=payment_id)
         if not payment.counts:
             raise DomainError.conflict(

@@ -3,9 +3,10 @@ rounding to cents, and the one parser of a price per call."""
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation, localcontext
+from decimal import ROUND_HALF_UP, Decimal, localcontext
 
 from billing_site.core import money
+from billing_site.core.decimals import DecimalTextError, parse_decimal_text
 from billing_site.core.errors import DomainError
 
 UNIT_COST_PLACES = Decimal("0.000001")
@@ -45,9 +46,11 @@ def parse_unit_cost(
             'Send the unit cost as a decimal string, e.g. "0.0025".', field_name
         )
     try:
-        cost = Decimal(str(value).strip())
-    except (InvalidOperation, ValueError):
-        raise DomainError.invalid("Enter a number, e.g. 0.0025.", field_name) from None
+        # Digits and a dot only (core.decimals): Decimal would read "1e-3" and "１", and a
+        # German "0,0025" must be refused with what was typed, never guessed at.
+        cost = value if isinstance(value, Decimal) else parse_decimal_text(str(value).strip())
+    except DecimalTextError as error:
+        raise DomainError.invalid(error.message, field_name) from None
     if not cost.is_finite():
         raise DomainError.invalid("Enter a finite number.", field_name)
     if cost < 0:

@@ -43,6 +43,7 @@ def bill_update(
     comment: str,
     overage_unit_cost: Decimal | str | None = None,
     confirm: bool = False,
+    version: int | None = None,
 ) -> Bill:
     """Recompute the bill from the month's current usage and the customer's terms in force for
     that month (customers.selectors.customer_terms_for); with
@@ -62,7 +63,7 @@ def bill_update(
     with transaction.atomic():
         bill = lifecycle.bill_lock(bill=bill)
         require(user, Perm.UPDATE_BILL, bill)
-        lifecycle.check(bill, "update")
+        lifecycle.check(bill, "update", version=version)
         customer = bill.customer
         before = {name: getattr(bill, name) for name in TRACKED_FIELDS}
         api_usage = usage_of_month(customer_id=customer.pk, year=bill.year, month=bill.month)
@@ -124,7 +125,9 @@ def bill_update(
         return bill_save(bill=bill, entry=entry)
 
 
-def bill_dismiss_usage_change(*, bill: Bill | int, user: User, comment: str) -> Bill:
+def bill_dismiss_usage_change(
+    *, bill: Bill | int, user: User, comment: str, version: int | None = None
+) -> Bill:
     """Keep a sent invoice as it is although its month's usage changed after sending: the flag
     ("usage changed after sending") goes away until the usage changes again. A comment saying
     why is required; the history keeps the billed and the current usage.
@@ -136,7 +139,7 @@ def bill_dismiss_usage_change(*, bill: Bill | int, user: User, comment: str) -> 
     with transaction.atomic():
         bill = lifecycle.bill_lock(bill=bill)
         require(user, Perm.UPDATE_BILL, bill)
-        lifecycle.check(bill, "dismiss")
+        lifecycle.check(bill, "dismiss", version=version)
         usage = bill.month_usage()
         bill.dismissed_usage = usage
         entry = HistoryEntry(

@@ -86,6 +86,141 @@
     });
   });
 
+  // Failures of htmx requests: one short message in the page's message area (#messages, a
+  // live region), never an error page swapped into a row or a table. The server says what
+  // went wrong with an HX-Trigger "showFailure" event (billing_site/core/http.htmx_failure);
+  // anything else (a proxy's page, a refused connection) is read from the status here.
+  // htmx itself logs each failed request to the console.
+  var FAILED = "Something went wrong; nothing was changed. Try again.";
+
+  function currentPage() {
+    return window.location.pathname + window.location.search;
+  }
+
+  function failureFor(status) {
+    if (status === 401) {
+      return {
+        kind: "login",
+        message: "Your session has ended. Log in again to continue.",
+        login: "/welcome?next=" + encodeURIComponent(currentPage()),
+      };
+    }
+    if (status === 403) {
+      return { kind: "reload", message: "This could not be done. Reload the page and try again." };
+    }
+    if (status === 404) {
+      return { kind: "reload", message: "This no longer exists. Reload the page." };
+    }
+    if (status > 0 && status < 400) {
+      return { kind: "reload", message: "The page could not be updated. Reload it." };
+    }
+    return { kind: "error", message: FAILED };
+  }
+
+  function showFailure(detail) {
+    var area = document.getElementById("messages");
+    if (!area) return;
+    var flash = document.createElement("div");
+    flash.className = "flash flash-error";
+    flash.setAttribute("role", "alert");
+    flash.setAttribute("data-failure", detail.kind || "error");
+    var text = document.createElement("span");
+    text.className = "flash-text";
+    text.textContent = detail.message || FAILED;
+    flash.appendChild(text);
+    if (detail.kind === "csrf" || detail.kind === "reload") {
+      var reload = document.createElement("button");
+      reload.type = "button";
+      reload.className = "btn btn-sm";
+      reload.setAttribute("data-reload", "");
+      reload.textContent = "Reload";
+      flash.appendChild(reload);
+    } else if (detail.kind === "login") {
+      var login = document.createElement("a");
+      login.className = "btn btn-sm btn-primary";
+      login.href = detail.login || "/welcome?next=" + encodeURIComponent(currentPage());
+      login.textContent = "Log in";
+      flash.appendChild(login);
+    }
+    var close = document.createElement("button");
+    close.type = "button";
+    close.className = "flash-close";
+    close.setAttribute("data-dismiss", "");
+    close.setAttribute("aria-label", "Dismiss message");
+    close.textContent = "×";
+    flash.appendChild(close);
+    // A second failed click replaces the message rather than stacking another.
+    area.querySelectorAll("[data-failure]").forEach(function (old) {
+      old.remove();
+    });
+    area.appendChild(flash);
+  }
+
+  function serverExplained(xhr) {
+    return /showFailure/.test((xhr && xhr.getResponseHeader("HX-Trigger")) || "");
+  }
+
+  document.addEventListener("showFailure", function (event) {
+    showFailure(event.detail || {});
+  });
+  document.addEventListener("click", function (event) {
+    if (event.target.closest("[data-reload]")) window.location.reload();
+  });
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var detail = event.detail;
+    var xhr = detail.xhr;
+    if (serverExplained(xhr)) {
+      detail.shouldSwap = false;
+      xhr.failureShown = true;
+      return;
+    }
+    var body = typeof detail.serverResponse === "string" ? detail.serverResponse : "";
+    if (/<html[\s>]/i.test(body) && detail.target !== document.body) {
+      detail.shouldSwap = false;
+      xhr.failureShown = true;
+      showFailure(failureFor(xhr.status));
+    }
+  });
+  document.addEventListener("htmx:responseError", function (event) {
+    var xhr = event.detail.xhr;
+    if (xhr && !xhr.failureShown) showFailure(failureFor(xhr.status));
+  });
+  ["htmx:sendError", "htmx:timeout"].forEach(function (name) {
+    document.addEventListener(name, function () {
+      showFailure(failureFor(0));
+    });
+  });
+
+  // Focus after a swap: the control that was used (a tile, a sort header, the pager's Next,
+  // each with a stable id) is found again in what came in, so a second Enter does the same
+  // thing again; if it is gone, the first row's link. Otherwise the next handler applies.
+  var lastUsedId = "";
+  document.addEventListener(
+    "click",
+    function (event) {
+      var used = event.target.closest && event.target.closest("a[id], button[id]");
+      lastUsedId = used ? used.id : "";
+    },
+    true
+  );
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var target = event.detail.target;
+    var active = document.activeElement;
+    var inside = active && active.id && target && target.contains(active);
+    event.detail.target.focusId = inside ? active.id : lastUsedId;
+    lastUsedId = "";
+  });
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var target = event.detail.target;
+    var focusId = target && target.focusId;
+    if (target && !target.isConnected && target.id) target = document.getElementById(target.id);
+    if (!target || !focusId) return;
+    if (document.activeElement && document.activeElement !== document.body) return;
+    var again = document.getElementById(focusId);
+    if (!again && target.id === "bill-index") again = target.querySelector("tbody tr a[href]");
+    if (again && target.contains(again)) again.focus({ preventScroll: true });
+  });
+
   // After a row or panel is swapped in, keep keyboard focus inside it rather than losing it.
   document.addEventListener("htmx:afterSwap", function (event) {
     var target = event.detail.target;

@@ -60,7 +60,9 @@ def test_signup_names_each_bad_field(db, anon):
 def test_signup_refuses_a_taken_name_in_any_case(finance, anon):
     response = anon.post("/api/users", {**SIGNUP, "name": finance.name.upper()})
     assert response.status_code == 400
-    assert response.json() == {"name": ["That name is taken."]}
+    assert response.json() == {
+        "name": ["That name reads the same as the existing user “fiona”; choose another."]
+    }
 
 
 def test_signup_refuses_unknown_fields(db, anon):

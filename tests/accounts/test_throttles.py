@@ -5,7 +5,7 @@ from django.test import Client
 from accounts.throttles import attempt_wait
 
 
-def test_attempts_past_the_rate_must_wait(throttle_rates):
+def test_attempts_past_the_rate_must_wait(db, throttle_rates):
     throttle_rates(login_name="2/min")
     assert attempt_wait("login_name", "fiona") == 0
     assert attempt_wait("login_name", "fiona") == 0
@@ -14,7 +14,7 @@ def test_attempts_past_the_rate_must_wait(throttle_rates):
     assert attempt_wait("login_name", "sam") == 0
 
 
-def test_no_identity_is_never_counted(throttle_rates):
+def test_no_identity_is_never_counted(db, throttle_rates):
     throttle_rates(login_name="1/min")
     assert attempt_wait("login_name", None) == 0
     assert attempt_wait("login_name", None) == 0

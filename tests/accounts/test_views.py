@@ -1,6 +1,8 @@
 """/welcome: the log in and sign up forms, the redirect to the page first asked for; /logout:
 a POST that ends every session of the user."""
 
+import json
+
 import pytest
 from django.test import Client
 
@@ -34,10 +36,31 @@ def test_root_redirects_to_dashboard(page_as, finance, client):
     assert response.status_code == 302 and response["Location"] == "/dashboard"
 
 
-def test_htmx_request_of_anonymous_visitor_gets_a_client_redirect(client):
-    response = client.get("/dashboard", HTTP_HX_REQUEST="true")
+def test_htmx_request_of_anonymous_visitor_gets_a_message_with_a_link_back(client):
+    response = client.post(
+        "/bills/7/approve",
+        HTTP_HX_REQUEST="true",
+        HTTP_HX_CURRENT_URL="http://testserver/dashboard?status=draft&page=2",
+    )
     assert response.status_code == 401
-    assert response["HX-Redirect"].startswith("/welcome?next=")
+    assert response["HX-Reswap"] == "none"
+    assert json.loads(response["HX-Trigger"]) == {
+        "showFailure": {
+            "kind": "login",
+            "message": "Your session has ended (you logged out, perhaps in another tab). "
+            "Log in again to continue.",
+            "login": "/welcome?next=%2Fdashboard%3Fstatus%3Ddraft%26page%3D2",
+        }
+    }
+    assert b"<html" not in response.content
+
+
+def test_the_link_back_never_leads_to_another_site(client):
+    response = client.get(
+        "/dashboard", HTTP_HX_REQUEST="true", HTTP_HX_CURRENT_URL="https://evil.example/dashboard"
+    )
+    login = json.loads(response["HX-Trigger"])["showFailure"]["login"]
+    assert login == "/welcome?next=%2Fdashboard"
 
 
 def test_it_logs_in_and_goes_to_the_page_first_asked_for(client, finance, password):
@@ -119,7 +142,7 @@ def test_signup_service_errors_land_on_the_fields(client, finance):
         "signup-password": "123",
     }
     html = client.post("/welcome", data).content.decode()
-    assert "That name is taken." in html
+    assert "That name reads the same as the existing user “fiona”" in html
     assert "This password is too short." in html
 
 

@@ -101,6 +101,7 @@ def test_bill_schema_has_the_documented_fields(schema):
         "usage_changed_after_sending",
         "usage_difference",
         "computed_at",
+        "version",
     ]
     assert bill["properties"]["api_usage"]["format"] == "int64"
     assert bill["properties"]["overage_amount"]["type"] == "string"

@@ -288,4 +288,6 @@ def test_query_counts_in_ascii_digits_are_read(
 def test_a_period_is_ascii_digits_too(finance, api_as, period):
     response = api_as(finance).get(f"/api/bills?{urlencode({'period': period})}")
     assert response.status_code == 400
-    assert response.json() == {"period": ["Enter a month as YYYY-MM, e.g. 2026-10."]}
+    assert response.json() == {
+        "period": [f"“{period}” is not a month. Enter a month as YYYY-MM, e.g. 2026-10."]
+    }

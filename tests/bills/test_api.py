@@ -43,12 +43,14 @@ BILL_KEYS = {
     "usage_changed_after_sending",
     "usage_difference",
     "computed_at",
+    "version",
 }
 ACTION_KEYS = {
     "id",
     "action",
     "stakeholder_id",
     "stakeholder_name",
+    "stakeholder_role",
     "comment",
     "from_status",
     "to_status",
@@ -104,6 +106,7 @@ def test_bill_json_has_exactly_the_documented_fields(finance, api_as, acme_bill,
         "usage_changed_after_sending": False,
         "usage_difference": 0,
         "computed_at": body["computed_at"],
+        "version": 1,
     }
     assert body["created_at"].startswith(f"{bill.created_at:%Y-%m-%dT%H:%M}")
 

@@ -94,11 +94,16 @@ def test_send_takes_no_comment(api_as, finance, sales):
         (None, {"ids": ["This field may not be null."]}),
         (
             [1, 2.0],
-            {"ids": {"1": ["Enter a whole number as a JSON integer, not the decimal number 2.0."]}},
+            {
+                "ids": [
+                    "item 2: Enter a whole number as a JSON integer, not the decimal number 2.0."
+                ]
+            },
         ),
-        ([True], {"ids": {"0": ["Enter a whole number as a JSON integer, not true."]}}),
-        (["7"], {"ids": {"0": ['Enter a whole number as a JSON integer, not the string "7".']}}),
-        ([0], {"ids": {"0": ["Enter an id from 1 to 9223372036854775807."]}}),
+        # An item's error is "item N: ..." in the documented {field: [texts]} (found by fuzzing).
+        ([True], {"ids": ["item 1: Enter a whole number as a JSON integer, not true."]}),
+        (["7"], {"ids": ['item 1: Enter a whole number as a JSON integer, not the string "7".']}),
+        ([0], {"ids": ["item 1: Enter an id from 1 to 9223372036854775807."]}),
         (
             list(range(1, 502)),
             {"ids": ["At most 500 bill ids at a time; send them in smaller groups."]},

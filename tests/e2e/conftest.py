@@ -108,7 +108,8 @@ def shot(page):
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
 
     def take(name: str, *, full_page: bool = True):
-        page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=full_page)
+        # caret="initial": hiding the caret injects a <style>, which the site's CSP refuses.
+        page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=full_page, caret="initial")
 
     return take
 

@@ -173,7 +173,10 @@ def test_a_conflict_shows_a_message_and_refreshes_the_row(
     bill_approve(bill=bill, user=sales)  # someone else decides first
     row = page.locator(f"#bill-row-{bill.pk}")
     row.get_by_role("button", name="Approve").click()
-    expect(row.get_by_role("alert")).to_contain_text("only draft bills can be approved")
+    # The row was drawn at version 1: the button sends it, and the bill is at version 2 now.
+    expect(row.get_by_role("alert")).to_contain_text(
+        f"Bill #{bill.pk} changed since you looked at it (now: approved): reload and decide again."
+    )
     expect(row.locator(".badge")).to_have_text("Approved")
     expect(row.get_by_role("button", name="Approve")).to_have_count(0)
     # The browser logs every 4xx response; this one is the point of the test.

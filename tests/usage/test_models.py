@@ -80,7 +80,8 @@ def test_the_database_refuses_to_edit_a_revision(revision):
 
 
 @pytest.mark.skipif(
-    connection.vendor != "postgresql", reason="SQLite keeps DELETE for Django's test flush"
+    connection.vendor != "postgresql",
+    reason="tests open SQLite's DELETE hatch (tests/core/test_maintenance.py closes it)",
 )
 def test_the_database_refuses_to_delete_a_revision(revision):
     with (

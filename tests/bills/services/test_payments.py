@@ -91,6 +91,11 @@ def test_an_overpayment_is_refused_and_nothing_is_written(sent, finance):
     assert sent.actions.filter(action="payment_recorded").count() == 1
 
 
+DIGITS_AND_A_DOT = (
+    "type digits with a dot for decimals, e.g. 125.50 (no commas, spaces, signs or exponents)."
+)
+
+
 @pytest.mark.parametrize(
     ("amount", "message"),
     [
@@ -98,10 +103,12 @@ def test_an_overpayment_is_refused_and_nothing_is_written(sent, finance):
         ("0.00", "Enter an amount above 0.00."),
         ("-5", "Enter an amount above 0.00."),
         ("12.345", "Use at most 2 decimal places (cents)."),
-        ("twelve", "Enter an amount, e.g. 125.50."),
-        ("", "Enter an amount, e.g. 125.50."),
-        ("NaN", "Enter a finite amount."),
-        ("1e30", "The amount is too large."),
+        ("twelve", "“twelve” is not a number: " + DIGITS_AND_A_DOT),
+        ("", "Enter a number, e.g. 125.50: the value is empty."),
+        ("NaN", "“NaN” is not a number: " + DIGITS_AND_A_DOT),
+        ("1e30", "“1e30” is not a number: " + DIGITS_AND_A_DOT),
+        ("125,50", "“125,50” is not a number: " + DIGITS_AND_A_DOT),
+        ("1" + "0" * 30, "The amount is too large."),
         (12.5, 'Send the amount as a decimal string, e.g. "125.50".'),
         (True, 'Send the amount as a decimal string, e.g. "125.50".'),
         (None, 'Send the amount as a decimal string, e.g. "125.50".'),
