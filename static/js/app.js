@@ -218,7 +218,20 @@
     if (document.activeElement && document.activeElement !== document.body) return;
     var again = document.getElementById(focusId);
     if (!again && target.id === "bill-index") again = target.querySelector("tbody tr a[href]");
-    if (again && target.contains(again)) again.focus({ preventScroll: true });
+    if (again && target.contains(again)) {
+      again.focus({ preventScroll: true });
+      pendingFocus = again;
+    }
+  });
+  // htmx settles (attributes, history, out-of-band parts) after the swap; if that left focus
+  // on nothing, put it back where the swap put it.
+  var pendingFocus = null;
+  document.addEventListener("htmx:afterSettle", function () {
+    var element = pendingFocus;
+    pendingFocus = null;
+    if (!element || !element.isConnected) return;
+    if (document.activeElement && document.activeElement !== document.body) return;
+    element.focus({ preventScroll: true });
   });
 
   // After a row or panel is swapped in, keep keyboard focus inside it rather than losing it.
