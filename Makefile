@@ -20,7 +20,7 @@ export FIND_PYTHON
 .PHONY: help python install run test fuzz lint format bench clean
 
 help:
-	@echo "make run    install, migrate, load demo data, serve on http://$(HOST):$(PORT)"
+	@echo "make run    install, migrate, load demo data, serve on http://$(HOST):$(PORT) with a worker"
 	@echo "make test   install and run the whole suite (PostgreSQL when DATABASE_URL is set)"
 	@echo "make fuzz   the long API fuzz run (schemathesis; FUZZ_EXAMPLES per operation, default 300)"
 	@echo "make lint | format | bench | clean"
@@ -43,7 +43,12 @@ install: $(VENV)/.installed
 run: install
 	DEBUG=$${DEBUG:-1} $(VENV)/bin/python manage.py migrate --no-input
 	DEBUG=$${DEBUG:-1} $(VENV)/bin/python manage.py seed_demo
-	DEBUG=$${DEBUG:-1} $(VENV)/bin/python manage.py runserver $(HOST):$(PORT)
+	@echo "Serving on http://$(HOST):$(PORT) with a background worker (manage.py run_worker) beside it; Ctrl+C stops both."
+	@export DEBUG=$${DEBUG:-1}; \
+	$(VENV)/bin/python manage.py run_worker --no-reload & worker=$$!; \
+	trap 'kill -TERM $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT; \
+	trap 'exit 130' INT TERM; \
+	$(VENV)/bin/python manage.py runserver $(HOST):$(PORT)
 
 test: install
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)

@@ -8,8 +8,17 @@ from billing_site.core.http import htmx_failure
 SESSION_ENDED = (
     "Your session has ended (you logged out, perhaps in another tab). Log in again to continue."
 )
-# The API answers 401 itself; the admin has its own login; static files are public.
-OPEN_PREFIXES = ("/welcome", "/api/", "/admin/", "/static/", "/healthz", "/favicon.ico")
+# The API answers 401 itself; the admin has its own login; static files and the health checks
+# (for the proxy and the orchestrator) are public.
+OPEN_PREFIXES = (
+    "/welcome",
+    "/api/",
+    "/admin/",
+    "/static/",
+    "/healthz",
+    "/health/",
+    "/favicon.ico",
+)
 
 
 class LoginRequiredPagesMiddleware:

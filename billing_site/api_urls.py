@@ -31,6 +31,7 @@ urlpatterns = [
     path("bills", bills_api.BillListView.as_view(), name="bills"),
     path("bills.csv", bills_api.BillCSVView.as_view(), name="bills-csv"),
     path("bills/generate", bills_api.BillGenerateView.as_view(), name="bills-generate"),
+    path("jobs/<str:job_id>", bills_api.JobView.as_view(), name="job"),
     path("bills/unbilled", bills_api_unbilled.UnbilledListView.as_view(), name="bills-unbilled"),
     path("bills/awaiting", bills_api_queue.AwaitingCountView.as_view(), name="bills-awaiting"),
     *bills_api_bulk.urlpatterns,  # bills/bulk/{approve,reject,send}[/preview]
@@ -40,6 +41,7 @@ urlpatterns = [
     path("bills/<int:pk>/revert", bills_api.BillRevertView.as_view(), name="bill-revert"),
     path("bills/<int:pk>/send", bills_api.BillSendView.as_view(), name="bill-send"),
     path("bills/<int:pk>/void", bills_api.BillVoidView.as_view(), name="bill-void"),
+    path("bills/<int:pk>/resend", bills_api.BillResendView.as_view(), name="bill-resend"),
     path("bills/<int:pk>/rebill", bills_api.BillRebillView.as_view(), name="bill-rebill"),
     path("bills/<int:pk>/dismiss", bills_api.BillDismissView.as_view(), name="bill-dismiss"),
     path(

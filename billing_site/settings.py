@@ -11,6 +11,8 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 
+from billing_site.logs import logging_settings
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 # pytest imports itself before Django's settings; only then is a throwaway key acceptable.
@@ -66,6 +68,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_htmx",
     "simple_history",
+    "django_tasks_db",
     "billing_site.core",
     "accounts",
     "customers",
@@ -74,6 +77,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so every answer (a redirect, a refusal) carries X-Request-ID and every log line its id.
+    "billing_site.core.request_id.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -351,18 +356,43 @@ SPECTACULAR_SETTINGS = {
     ],
 }
 
-CACHES = {
-    "default": {
-        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-        "LOCATION": "billing-desk",
-    }
-}
+# Background work (issue 12): Django's tasks framework, queued in this database by
+# django-tasks-db and run by `manage.py run_worker` (db_worker with a heartbeat). Nothing is ever
+# run in the web process: a task enqueued inside a transaction exists only if it commits.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+# How long a worker may go without a heartbeat before /health/ready and the outbox call it gone.
+WORKER_HEARTBEAT_SECONDS = int(os.environ.get("WORKER_HEARTBEAT_SECONDS", "10"))
+WORKER_GONE_SECONDS = int(os.environ.get("WORKER_GONE_SECONDS", "60"))
+if WORKER_GONE_SECONDS <= WORKER_HEARTBEAT_SECONDS:
+    raise ImproperlyConfigured(
+        "WORKER_GONE_SECONDS must be longer than WORKER_HEARTBEAT_SECONDS, or live workers "
+        "would be taken for gone."
+    )
+# Email deliveries: attempts before an invoice email is reported failed, and the first backoff
+# (doubling each attempt: 30 s, 60 s, 120 s, 240 s).
+DELIVERY_MAX_ATTEMPTS = int(os.environ.get("DELIVERY_MAX_ATTEMPTS", "5"))
+DELIVERY_BACKOFF_SECONDS = float(os.environ.get("DELIVERY_BACKOFF_SECONDS", "30"))
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    # fontTools (the PDF fonts' subsetter) reports every glyph it keeps at INFO.
-    "loggers": {"django.db.backends": {"level": "INFO"}, "fontTools": {"level": "WARNING"}},
-}
+# Shared cache (issue 12): one store for every worker and machine. Redis when REDIS_URL is set
+# (redis://host:6379/0), else Django's database cache in CACHE_TABLE, which the core app's
+# migration 0002 creates, so `migrate` is all a deployment runs. The login and sign-up limits do
+# not count here but in their own table (accounts.throttles; docs/decisions.md). In-process
+# tests keep a per-process cache, cleared for each test; a server they start is not "pytest"
+# and gets the shared kind.
+CACHE_TABLE = "billing_cache"
+REDIS_URL = os.environ.get("REDIS_URL", "").strip()
+if TESTING:
+    _CACHE = ("django.core.cache.backends.locmem.LocMemCache", "billing-desk")
+elif REDIS_URL:
+    _CACHE = ("django.core.cache.backends.redis.RedisCache", REDIS_URL)
+else:
+    _CACHE = ("django.core.cache.backends.db.DatabaseCache", CACHE_TABLE)
+CACHES = {"default": {"BACKEND": _CACHE[0], "LOCATION": _CACHE[1]}}
+
+# Logs (issue 12): LOG_FORMAT "json" writes one JSON object per line (time, level, logger,
+# message, request_id, and any extra fields), so several instances can be read together; "text"
+# is for a person at a terminal, the default with DEBUG. request_id: billing_site/core/request_id.
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "").strip().lower() or ("text" if DEBUG else "json")
+if LOG_FORMAT not in {"json", "text"}:
+    raise ImproperlyConfigured(f'LOG_FORMAT must be "json" or "text"; got {LOG_FORMAT!r}.')
+LOGGING = logging_settings(log_format=LOG_FORMAT, level=os.environ.get("LOG_LEVEL", "INFO"))

@@ -3,6 +3,8 @@ from django.db import DatabaseError, connection
 from django.http import HttpResponse
 from django.urls import include, path
 
+from billing_site.core import health
+
 
 def healthz(request):
     """200 "ok" when the app can run a query; 503 "database unreachable" when it cannot."""
@@ -18,6 +20,9 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("billing_site.api_urls")),
     path("healthz", healthz, name="healthz"),
+    # For the proxy and the orchestrator (issue 12): billing_site/core/health.py.
+    path("health/live", health.live, name="health-live"),
+    path("health/ready", health.ReadyView.as_view(), name="health-ready"),
     path("", include("accounts.urls")),
     path("", include("customers.urls")),
     path("", include("bills.urls")),

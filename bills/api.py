@@ -40,7 +40,7 @@ from bills.serializers import (
     BillUpdateSerializer,
     CommentSerializer,
     GenerateSerializer,
-    GenerationSerializer,
+    JobSerializer,
     VersionOnlySerializer,
 )
 
@@ -153,27 +153,38 @@ class BillGenerateView(APIView):
     @extend_schema(
         tags=TAGS,
         summary="Generate a month's bills (Finance)",
-        description="Bills every customer with overage in a month that has ended. Idempotent: "
-        "customers already billed for the month are skipped. `skipped_reasons` counts the "
-        "skipped customers per reason; `skipped_customers` names them (`{id, name}`, by name, "
-        "the first 100 of each reason).",
+        description="Starts the month end of a month that has ended, as background work: the "
+        "answer is 202 with the job (`Location`: /api/jobs/{id}); `GET /api/jobs/{id}` gives "
+        "its progress and, once succeeded, its result. A generation of the month already "
+        "queued or running is answered instead of a second one. Idempotent: customers already "
+        "billed for the month are skipped. In the result, `skipped_reasons` counts the skipped "
+        "customers per reason; `skipped_customers` names them (`{id, name}`, by name, the "
+        "first 100 of each reason).",
         request=GenerateSerializer,
-        responses={200: GenerationSerializer, **error_responses(*WRITE_ERRORS, 409)},
+        responses={202: JobSerializer, **error_responses(*WRITE_ERRORS)},
     )
     def post(self, request):
         data = _parse(GenerateSerializer, request)
-        result = services.bill_generate(year=data["year"], month=data["month"], user=request.user)
-        return Response(
-            {
-                "created": result.created,
-                "skipped": result.skipped,
-                "skipped_reasons": result.skipped_reasons,
-                "skipped_customers": {
-                    reason: [{"id": c.id, "name": c.name} for c in customers]
-                    for reason, customers in result.skipped_customers.items()
-                },
-            }
-        )
+        job = services.generation_start(year=data["year"], month=data["month"], user=request.user)
+        response = Response(JobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
+        response["Location"] = f"/api/jobs/{job.pk}"
+        return response
+
+
+class JobView(APIView):
+    permission_classes = [IsAuthenticated, RoleAllows]
+    role_perms = {"GET": Perm.GENERATE_BILLS}
+
+    @extend_schema(
+        tags=TAGS,
+        summary="A background job: a month end or a bulk send (Finance)",
+        description="Its status (queued, running, succeeded, failed), `processed` of `total` "
+        "(customers or bills), and its result once succeeded or its error once failed.",
+        responses={200: JobSerializer, **error_responses(401, 403, 404)},
+    )
+    def get(self, request, job_id: str):
+        job = services.job_get(job_id=job_id, user=request.user)
+        return Response(JobSerializer(job).data)
 
 
 class BillDetailView(APIView):
@@ -286,10 +297,10 @@ class BillRevertView(BillTransitionView):
 
 @_transition_schema(
     "Send (Finance)",
-    "An approved bill becomes sent and its invoice is emailed to the customer's billing email. "
-    "If the email fails the bill stays approved and the answer is a 502.",
+    "An approved bill becomes sent: its invoice is issued and its email to the customer's "
+    "billing email is queued in the same transaction. The worker delivers it, retrying with "
+    "backoff; `deliveries` on the bill shows queued, delivered or failed.",
     VersionOnlySerializer,
-    502,
 )
 class BillSendView(BillTransitionView):
     perm = Perm.SEND_BILL
@@ -302,12 +313,10 @@ class BillSendView(BillTransitionView):
 @_transition_schema(
     "Void (Finance)",
     "A sent bill becomes void: a credit note (its own gap-free number sequence, CN-2026-000001) "
-    "cancels its invoice in full and is emailed to where the invoice went; the customer-month "
-    "may then be billed again (POST /api/bills/{id}/rebill). A comment is required: it is the "
-    "credit note's reason. A 502 means the bill is void and the credit note issued, but its "
-    "email failed.",
+    "cancels its invoice in full and its email to where the invoice went is queued (see "
+    "`deliveries`); the customer-month may then be billed again (POST /api/bills/{id}/rebill). "
+    "A comment is required: it is the credit note's reason.",
     CommentSerializer,
-    502,
 )
 class BillVoidView(BillTransitionView):
     perm = Perm.VOID_BILL
@@ -315,6 +324,22 @@ class BillVoidView(BillTransitionView):
 
     def act(self, *, pk, user, comment, version):
         services.bill_void(bill=pk, user=user, comment=comment, version=version)
+
+
+@_transition_schema(
+    "Email the invoice again (Finance)",
+    "Queues a new email of the bill's latest document (its credit note once void, else its "
+    "invoice): the same PDF under a new delivery key. A 409 while an email of it is still "
+    "queued or sending, or when the bill has no invoice.",
+    VersionOnlySerializer,
+)
+class BillResendView(BillTransitionView):
+    perm = Perm.SEND_BILL
+    input_serializer = VersionOnlySerializer
+
+    def act(self, *, pk, user, version):
+        # The bill does not change, so its version is not checked.
+        services.delivery_resend(bill=pk, user=user)
 
 
 @_transition_schema(

@@ -8,15 +8,17 @@ from __future__ import annotations
 
 from django.urls import path
 from drf_spectacular.utils import extend_schema, extend_schema_field
-from rest_framework import serializers
+from rest_framework import serializers, status
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.permissions import RoleAllows
 from billing_site.core.api import WRITE_ERRORS, StrictSerializer, error_responses, id_field
+from bills.serializers import BulkResultSerializer, JobSerializer
 from bills.services import lifecycle
 from bills.services.bulk import MAX_BULK_IDS, bulk_apply, bulk_counts, bulk_preview
+from bills.services.jobs import bulk_send_start
 
 TAGS = ["bills"]
 
@@ -91,26 +93,6 @@ class BulkSendSerializer(StrictSerializer):
 # --- answers (for the OpenAPI document) -----------------------------------------------------
 
 
-class BulkOutcomeSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    outcome = serializers.ChoiceField(
-        choices=["approved", "rejected", "sent", "skipped", "failed"],
-        help_text="The action done; skipped: not tried (see detail); failed: the bill's "
-        "service refused it when it was tried, or the invoice email failed.",
-    )
-    status = serializers.CharField(allow_null=True, help_text="The bill's status now.")
-    detail = serializers.CharField(help_text="What happened, or why it was skipped.")
-
-
-class BulkResultSerializer(serializers.Serializer):
-    results = BulkOutcomeSerializer(many=True, help_text="One per distinct id, in the order sent.")
-    counts = serializers.DictField(
-        child=serializers.IntegerField(),
-        help_text='Outcomes by kind, every kind present: {"approved": 3, "skipped": 1, '
-        '"failed": 0}.',
-    )
-
-
 class BulkPreviewItemSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     outcome = serializers.ChoiceField(choices=["ready", "skipped"])
@@ -156,6 +138,14 @@ class BulkView(APIView):
 
     def post(self, request):
         data = self.body(request)
+        if self.action_name == "send":
+            # Sends run in the worker (issue 12): 202 with the job, GET /api/jobs/{id} after.
+            job = bulk_send_start(
+                user=request.user, bill_ids=data["ids"], versions=data.get("versions", {})
+            )
+            response = Response(JobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
+            response["Location"] = f"/api/jobs/{job.pk}"
+            return response
         outcomes = bulk_apply(
             user=request.user,
             action=self.action_name,
@@ -195,8 +185,9 @@ WHAT = {
     "does; a bill with suspicious usage is skipped (approve it on its own, with a comment).",
     "reject": "Rejects each draft with the one comment (required), as PATCH "
     "/api/bills/{id}/reject does.",
-    "send": "Sends each approved bill's invoice, as PATCH /api/bills/{id}/send does; a "
-    'failed email is that bill\'s outcome "failed" (it stays approved).',
+    "send": "Sends each approved bill, as PATCH /api/bills/{id}/send does (its invoice email "
+    "queued), as background work: the answer is 202 with the job (`Location`: /api/jobs/{id}), "
+    "whose `result`, once succeeded, is the outcomes the other bulk actions answer at once.",
 }
 
 
@@ -206,11 +197,16 @@ def _views(action: str, serializer: type[StrictSerializer]) -> tuple[type, type]
         tags=TAGS,
         summary=f"Bulk {action} ({who})",
         description=f"{WHAT[action]} Each bill in its own transaction: one bill's refusal "
-        "undoes nothing of the others. 200 with one outcome per distinct id; 400 naming `ids` "
+        "undoes nothing of the others. One outcome per distinct id; 400 naming `ids` "
         f"(not a list of JSON integers, empty, more than {MAX_BULK_IDS}) or `comment`; 403 for "
         "a role that may not take this action on any bill.",
         request=serializer,
-        responses={200: BulkResultSerializer, **error_responses(*WRITE_ERRORS)},
+        responses={
+            (202 if action == "send" else 200): (
+                JobSerializer if action == "send" else BulkResultSerializer
+            ),
+            **error_responses(*WRITE_ERRORS),
+        },
     )
     look = extend_schema(
         tags=TAGS,

@@ -14,8 +14,8 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
 from django.template.loader import render_to_string
-from django.utils import timezone
 
 from billing_site.core import periods
 from billing_site.core.money import format_money, format_unit_cost, with_currency
@@ -240,7 +240,7 @@ def invoice_message(invoice: Invoice) -> EmailMultiAlternatives:
         to=[view.bill_to_email],
     )
     message.attach_alternative(render_to_string("bills/email/invoice.html", context), "text/html")
-    message.attach(f"invoice-{view.number}.pdf", bytes(invoice.pdf), "application/pdf")
+    message.attach(f"invoice-{view.number}.pdf", document_pdf(invoice), "application/pdf")
     return message
 
 
@@ -296,17 +296,28 @@ def credit_note_message(credit_note: CreditNote) -> EmailMultiAlternatives:
         to=[credit_note.bill_to_email],
     )
     message.attach(
-        f"credit-note-{credit_note.number}.pdf", bytes(credit_note.pdf), "application/pdf"
+        f"credit-note-{credit_note.number}.pdf", document_pdf(credit_note), "application/pdf"
     )
     return message
 
 
-def document_deliver(message: EmailMultiAlternatives, document: Invoice | CreditNote) -> None:
-    """Send through Django's mail framework (raises whatever the backend raises), then record
-    when the document was delivered; from then on it is final."""
-    message.send(fail_silently=False)
-    document.delivered_at = timezone.now()
-    document.save(update_fields=["delivered_at"])
+def document_pdf(document: Invoice | CreditNote) -> bytes:
+    """The PDF of an issued invoice or credit note: the stored bytes, or, the first time it is
+    asked for (by the worker about to email it, or by a download before that), rendered from
+    the document's frozen record and stored under its row lock, so it is rendered once and
+    every later email and download is that PDF, byte for byte (issue 12: the worker renders)."""
+    if document.pdf or document.pk is None:  # unsaved: the send preview's, never stored
+        return bytes(document.pdf)
+    model = type(document)
+    with transaction.atomic():
+        locked = model.objects.select_for_update().get(pk=document.pk)
+        if not locked.pdf:
+            render = credit_note_pdf if isinstance(locked, CreditNote) else invoice_issued_pdf
+            # update(): an issued document's save() is for its first write only.
+            model.objects.filter(pk=locked.pk).update(pdf=render(locked))
+            locked.refresh_from_db(fields=["pdf"])
+    document.pdf = locked.pdf
+    return bytes(locked.pdf)
 
 
 def invoice_file(bill: Bill, *, mark: str) -> tuple[str, bytes]:
@@ -314,7 +325,7 @@ def invoice_file(bill: Bill, *, mark: str) -> tuple[str, bytes]:
     stored when it was emailed, byte for byte; any other is rendered now, with its mark."""
     invoice = getattr(bill, "invoice", None)
     if not mark and invoice is not None:
-        return f"invoice-{invoice.number}.pdf", bytes(invoice.pdf)
+        return f"invoice-{invoice.number}.pdf", document_pdf(invoice)
     view = invoice_view(bill, mark=mark)
     name = f"invoice-{view.number}" if view.number else f"invoice-draft-bill-{bill.pk}"
     return f"{name}-{mark.lower()}.pdf" if mark else f"{name}.pdf", invoice_pdf(view)

@@ -15,6 +15,15 @@ from django.db.models import Q
 from django.utils import timezone
 
 from billing_site.core.fields import MoneyField
+from bills.models_documents import (  # noqa: F401 (the app's models)
+    CreditNote,
+    DocumentKind,
+    DocumentSequence,
+    Invoice,
+    IssuedDocument,
+)
+from bills.models_jobs import Job, JobKind, JobStatus  # noqa: F401 (the app's model)
+from bills.models_outbox import Delivery, DeliveryStatus  # noqa: F401 (the app's model)
 from bills.models_payments import Payment, PaymentStanding  # noqa: F401 (the app's model)
 
 if TYPE_CHECKING:
@@ -53,6 +62,11 @@ class Action(models.TextChoices):
     FLAG_DISMISSED = "flag_dismissed", "Usage flag dismissed"
     PAYMENT_RECORDED = "payment_recorded", "Payment recorded"
     PAYMENT_UNDONE = "payment_undone", "Payment undone"
+    # The outbox (issue 12): rows about a document's email; the bill's status does not change.
+    EMAIL_QUEUED = "email_queued", "Email queued"
+    EMAIL_RETRY = "email_retry", "Email attempt failed"
+    EMAIL_DELIVERED = "email_delivered", "Email delivered"
+    EMAIL_FAILED = "email_failed", "Email failed"
 
 
 def live_q(prefix: str = "") -> Q:
@@ -308,91 +322,3 @@ class BillAction(models.Model):
 
     def delete(self, *args, **kwargs):
         raise PermissionError("Bill history is append-only.")
-
-
-class DocumentKind(models.TextChoices):
-    INVOICE = "invoice", "Invoice"
-    CREDIT_NOTE = "credit_note", "Credit note"
-
-
-class DocumentSequence(models.Model):
-    """The last number issued of one kind of document in one year. Taken under a row lock in
-    the transaction that issues the document, so numbers have no gaps and are never reused."""
-
-    kind = models.CharField(max_length=16, choices=DocumentKind.choices)
-    year = models.PositiveSmallIntegerField()
-    last = models.PositiveIntegerField(default=0)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["kind", "year"], name="document_sequence_per_year")
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.kind} {self.year}: {self.last}"
-
-
-class IssuedDocument(models.Model):
-    """What an issued document says, frozen once it has been delivered: a later edit of the
-    customer or of a setting changes no document that went out (SPEC "Bill lifecycle")."""
-
-    number = models.CharField(max_length=24, unique=True)
-    issued_on = models.DateField()
-    seller_name = models.CharField(max_length=200)
-    seller_address = models.TextField(blank=True)
-    seller_contact = models.CharField(max_length=200, blank=True)
-    bill_to_name = models.CharField(max_length=200)
-    bill_to_address = models.TextField(blank=True)
-    bill_to_email = models.CharField(max_length=254)
-    amount = MoneyField(max_digits=29, decimal_places=2)
-    currency = models.CharField(max_length=3)
-    # The PDF as it was emailed: downloads serve these bytes, never a new rendering.
-    pdf = models.BinaryField()
-    delivered_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        abstract = True
-
-    def save(self, *args, **kwargs):
-        if getattr(self, "_delivered", False):
-            raise PermissionError(f"{self.number} was delivered; a delivered document is final.")
-        super().save(*args, **kwargs)
-        self._delivered = self.delivered_at is not None
-
-    def delete(self, *args, **kwargs):
-        raise PermissionError("Issued documents are kept.")
-
-    @classmethod
-    def from_db(cls, db, field_names, values, **kwargs):
-        document = super().from_db(db, field_names, values, **kwargs)
-        document._delivered = document.delivered_at is not None
-        return document
-
-
-class Invoice(IssuedDocument):
-    """The invoice of a sent bill: its number from the invoice sequence, its dates, the parties
-    and the line, as sent."""
-
-    bill = models.OneToOneField(Bill, on_delete=models.PROTECT, related_name="invoice")
-    due_on = models.DateField()
-    year = models.PositiveSmallIntegerField()
-    month = models.PositiveSmallIntegerField()
-    api_usage = models.BigIntegerField()
-    monthly_api_limit = models.BigIntegerField()
-    overage_units = models.BigIntegerField()
-    overage_unit_cost = MoneyField(max_digits=14, decimal_places=6)
-
-    def __str__(self) -> str:
-        return f"Invoice {self.number}"
-
-
-class CreditNote(IssuedDocument):
-    """Cancels a sent invoice when its bill is voided: its own number sequence, the invoice it
-    credits, the amount credited and why."""
-
-    invoice = models.OneToOneField(Invoice, on_delete=models.PROTECT, related_name="credit_note")
-    reason = models.TextField()
-
-    def __str__(self) -> str:
-        return f"Credit note {self.number}"

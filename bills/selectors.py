@@ -18,7 +18,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 
 from billing_site.core.money import PRECISION, money_totals_of, round_to_cents
-from bills.models import OWED_STATUSES, Bill, BillAction, Payment, Status, live_q
+from bills.models import OWED_STATUSES, Bill, BillAction, Delivery, Payment, Status, live_q
 from customers.models import CustomerTerms
 from usage.models import Usage
 
@@ -110,9 +110,13 @@ def bill_list_stale(recorded: Iterable[tuple[int, int, int, int]]) -> list[Bill]
 def bill_detail_queryset() -> QuerySet[Bill]:
     """Bills for a detail page or answer: joins the customer, its CSM and the approvers,
     prefetches the history (`actions`, oldest first, each with its stakeholder) and the
-    `payments` (undone ones too, by date received, with who recorded and undid them), and
-    annotates `current_usage` as bill_list does."""
+    `payments` (undone ones too, by date received, with who recorded and undid them) and the
+    `deliveries` of its documents' emails (newest first), and annotates `current_usage` as
+    bill_list does."""
     actions = BillAction.objects.select_related("stakeholder").order_by("created_at", "id")
+    deliveries = Delivery.objects.select_related("invoice", "credit_note").defer(
+        "invoice__pdf", "credit_note__pdf"
+    )
     payments = Payment.objects.select_related("recorded_by", "undone_by").order_by(
         "received_on", "id"
     )
@@ -122,7 +126,9 @@ def bill_detail_queryset() -> QuerySet[Bill]:
         )
         .defer(*_PDFS)
         .prefetch_related(
-            Prefetch("actions", queryset=actions), Prefetch("payments", queryset=payments)
+            Prefetch("actions", queryset=actions),
+            Prefetch("payments", queryset=payments),
+            Prefetch("deliveries", queryset=deliveries),
         )
     )
 

@@ -3,6 +3,7 @@ reads. Other apps' readers (the customer API) use these too, never bills.api."""
 
 from __future__ import annotations
 
+from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_field
 from rest_framework import serializers
 
 from billing_site.core import periods
@@ -194,14 +195,38 @@ class BillActionSerializer(ModelSerializer):
         read_only_fields = fields
 
 
+class DeliverySerializer(serializers.Serializer):
+    """One email of the bill's invoice or credit note (the outbox, issue 12)."""
+
+    key = serializers.UUIDField(help_text="The idempotency key; the email's Message-ID.")
+    document = serializers.SerializerMethodField(help_text='"invoice" or "credit_note".')
+    number = serializers.SerializerMethodField(help_text="The document's number.")
+    to_email = serializers.CharField()
+    status = serializers.ChoiceField(choices=["queued", "sending", "delivered", "failed"])
+    attempts = serializers.IntegerField()
+    last_error = serializers.CharField(help_text='Why the last attempt failed ("" if none).')
+    created_at = serializers.DateTimeField()
+    delivered_at = serializers.DateTimeField(allow_null=True)
+
+    def get_document(self, delivery) -> str:
+        return "credit_note" if delivery.credit_note_id else "invoice"
+
+    def get_number(self, delivery) -> str:
+        document = delivery.credit_note if delivery.credit_note_id else delivery.invoice
+        return document.number
+
+
 class BillDetailSerializer(BillSerializer):
     actions = BillActionSerializer(many=True, read_only=True, help_text="Oldest first.")
+    deliveries = DeliverySerializer(
+        many=True, read_only=True, help_text="Its documents' emails, newest first."
+    )
     payments = PaymentSerializer(
         many=True, read_only=True, help_text="Undone ones too (`counts`: false), by date received."
     )
 
     class Meta(BillSerializer.Meta):
-        fields = [*BillSerializer.Meta.fields, "actions", "payments"]
+        fields = [*BillSerializer.Meta.fields, "actions", "payments", "deliveries"]
         read_only_fields = fields
 
 
@@ -223,6 +248,63 @@ class GenerationSerializer(serializers.Serializer):
         help_text="The skipped customers by reason, `{id, name}`, by name: the first 100 of "
         "each reason (skipped_reasons has the full counts).",
     )
+
+
+class BulkOutcomeSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    outcome = serializers.ChoiceField(
+        choices=["approved", "rejected", "sent", "skipped", "failed"],
+        help_text="The action done; skipped: not tried (see detail); failed: the bill's "
+        "service refused it when it was tried.",
+    )
+    status = serializers.CharField(allow_null=True, help_text="The bill's status now.")
+    detail = serializers.CharField(help_text="What happened, or why it was skipped.")
+
+
+class BulkResultSerializer(serializers.Serializer):
+    results = BulkOutcomeSerializer(many=True, help_text="One per distinct id, in the order sent.")
+    counts = serializers.DictField(
+        child=serializers.IntegerField(),
+        help_text='Outcomes by kind, every kind present: {"approved": 3, "skipped": 1, '
+        '"failed": 0}.',
+    )
+
+
+@extend_schema_field(
+    PolymorphicProxySerializer(
+        component_name="JobResult",
+        serializers=[GenerationSerializer, BulkResultSerializer],
+        resource_type_field_name=None,
+    )
+)
+class JobResultField(serializers.JSONField):
+    """A job's result: a month end's GenerationResult or a bulk send's BulkResult."""
+
+
+class JobSerializer(serializers.Serializer):
+    """Work run by the worker (issue 12), a month end or a bulk send: its progress, then its
+    result or error."""
+
+    id = serializers.UUIDField()
+    kind = serializers.ChoiceField(choices=["generate", "bulk_send"])
+    year = serializers.IntegerField(allow_null=True, help_text="A month end's month.")
+    month = serializers.IntegerField(allow_null=True, help_text="A month end's month.")
+    status = serializers.ChoiceField(choices=["queued", "running", "succeeded", "failed"])
+    total = serializers.IntegerField(
+        allow_null=True,
+        help_text="Customers (a month end; null until the worker has read them) or bills (a "
+        "bulk send) to go through.",
+    )
+    processed = serializers.IntegerField(help_text="How many of `total` are done.")
+    result = JobResultField(
+        allow_null=True,
+        help_text="Once succeeded. A month end: {created, skipped, skipped_reasons, "
+        "skipped_customers}. A bulk send: {results, counts}.",
+    )
+    error = serializers.CharField(help_text='Why it failed ("" unless failed).')
+    created_at = serializers.DateTimeField()
+    started_at = serializers.DateTimeField(allow_null=True)
+    finished_at = serializers.DateTimeField(allow_null=True)
 
 
 # --- input ---------------------------------------------------------------------------------

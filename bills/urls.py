@@ -7,6 +7,7 @@ urlpatterns = [
     path("dashboard", views.dashboard, name="dashboard"),
     path("dashboard/awaiting", views_queue.awaiting_count, name="awaiting_count"),
     path("bills/generate", views.generate, name="generate"),
+    path("bills/jobs/<str:job_id>", views.generation_job, name="generation_job"),
     path("bills/unbilled", views_unbilled.unbilled, name="unbilled"),
     path("bills/bulk/<str:action>", views_bulk.bulk, name="bulk"),
     path("bills/<int:pk>", views.detail, name="detail"),
@@ -22,6 +23,7 @@ urlpatterns = [
     path("bills/<int:pk>/send/preview.pdf", views_send.preview_pdf, name="send_preview_pdf"),
     path("bills/<int:pk>/void", views.void, name="void"),
     path("bills/<int:pk>/rebill", views.rebill, name="rebill"),
+    path("bills/<int:pk>/resend", views.resend, name="resend"),
     path("bills/<int:pk>/dismiss", views.dismiss, name="dismiss"),
     path("bills/<int:pk>/payments", views_payments.record, name="payment_record"),
     path(

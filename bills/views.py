@@ -24,24 +24,28 @@ from billing_site.core.http import add_domain_errors, forbidden, safe_next
 from bills.aging import bill_aging_totals
 from bills.filters import BillPageFilterSet
 from bills.forms import GenerateForm, RowsForm
-from bills.generation_summary import generation_summary, skipped_shown
-from bills.invoices import invoice_file, invoice_view
-from bills.models import Bill
+from bills.generation_summary import skipped_shown
+from bills.invoices import document_pdf, invoice_file, invoice_view
+from bills.models import Bill, JobKind
 from bills.queue import has_queue, queue_path
 from bills.selectors import bill_get, bill_list, bill_status_totals, bill_total_owed
 from bills.services import (
     bill_approve,
     bill_dismiss_usage_change,
-    bill_generate,
     bill_rebill,
     bill_reject,
     bill_revert,
     bill_send,
     bill_update,
     bill_void,
+    delivery_resend,
+    generation_result_of,
+    generation_start,
+    job_get,
     lifecycle,
     overage_exact_amount,
 )
+from bills.views_bulk import bulk_job_page
 from usage.analysis import usage_anomalies
 
 BILLS_CHANGED = "billsChanged"  # a row changed: the status counts refresh
@@ -87,35 +91,64 @@ def dashboard(request):
 
 @require_POST
 def generate(request):
+    """Start a month end as background work (services.generation_start); the panel then
+    follows the job (generation_job)."""
     form = GenerateForm(request.POST)
-    result, status = None, 400
+    job, status = None, 400
     if form.is_valid():
         try:
-            result = bill_generate(**form.cleaned_data, user=request.user)
-            status = 200
+            job = generation_start(**form.cleaned_data, user=request.user)
+            status = 202
         except DomainError as error:
             if error.kind == "forbidden" and not request.htmx:
                 return forbidden(request, error.message)
             add_domain_errors(form, error)
             status = error.status_code
+    if job is not None and not request.htmx:
+        return redirect("bills:generation_job", job_id=job.pk)
     if request.htmx:
-        context = {"generate_form": form, "result": result}
-        if result:
-            year, month = form.cleaned_data["year"], form.cleaned_data["month"]
-            context.update(
-                result_label=periods.label(year, month),
-                result_period=f"{year}-{month:02d}",
-                skipped=skipped_shown(result),
-            )
-        response = render(request, "bills/dashboard.html#generate_panel", context, status=status)
-        if result and result.created:
+        context = {"generate_form": form, **_job_context(job)}
+        return render(request, "bills/dashboard.html#generate_panel", context, status=status)
+    messages.error(request, " ".join(e for errs in form.errors.values() for e in errs))
+    return redirect("bills:dashboard")
+
+
+def _job_context(job) -> dict:
+    if job is None:
+        return {}
+    result = generation_result_of(job)
+    context = {
+        "job": job,
+        "result": result,
+        "result_label": periods.label(job.year, job.month),
+        "result_period": f"{job.year}-{job.month:02d}",
+    }
+    if result is not None:
+        context["skipped"] = skipped_shown(result)
+    return context
+
+
+@require_GET
+def generation_job(request, job_id: str):
+    """A job's progress, then its outcome. A month end: the generate panel's fragment for htmx
+    (polled every second until it is finished; a finished one with new bills refreshes the
+    table), else a page of its own. A bulk send: views_bulk.bulk_job_page."""
+    try:
+        job = job_get(job_id=job_id, user=request.user)
+    except DomainError as error:
+        if error.kind == "forbidden":
+            return forbidden(request, error.message)
+        raise Http404(error.message) from None
+    if job.kind == JobKind.BULK_SEND:
+        back = safe_next(request, fallback=reverse("bills:dashboard"))
+        return bulk_job_page(request, job, back)
+    context = _job_context(job)
+    if request.htmx:
+        response = render(request, "bills/dashboard.html#generation_job", context)
+        if job.finished and job.result and job.result.get("created"):
             trigger_client_event(response, BILLS_GENERATED)
         return response
-    if result is None:
-        messages.error(request, " ".join(e for errs in form.errors.values() for e in errs))
-    else:
-        messages.success(request, generation_summary(result, form.cleaned_data))
-    return redirect("bills:dashboard")
+    return render(request, "bills/generation_job.html", context)
 
 
 @require_GET
@@ -182,7 +215,7 @@ def credit_note_download(request, pk: int):
     credit_note = getattr(getattr(bill, "invoice", None), "credit_note", None) if bill else None
     if credit_note is None:
         raise Http404(f"Bill #{pk} has no credit note.")
-    pdf = bytes(type(credit_note).objects.values_list("pdf", flat=True).get(pk=credit_note.pk))
+    pdf = document_pdf(type(credit_note).objects.get(pk=credit_note.pk))
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="credit-note-{credit_note.number}.pdf"'
     return response
@@ -291,7 +324,12 @@ def update(request, pk: int):
 @require_POST
 def send(request, pk: int):
     run = _versioned(request, bill_send, bill=pk, user=request.user)
-    return act(request, pk, run, done=lambda b: f"Bill #{pk} sent to {b.customer.billing_email}.")
+    return act(
+        request,
+        pk,
+        run,
+        done=lambda b: f"Bill #{pk} sent; invoice email to {b.customer.billing_email} queued.",
+    )
 
 
 @require_POST
@@ -304,9 +342,21 @@ def _voided(bill: Bill) -> str:
     credit_note = bill.invoice.credit_note
     return (
         f"Bill #{bill.pk} voided: credit note {credit_note.number} cancels invoice "
-        f"{bill.invoice.number} and was emailed to {credit_note.bill_to_email}. The month may "
-        "be billed again."
+        f"{bill.invoice.number}; its email to {credit_note.bill_to_email} is queued. The month "
+        "may be billed again."
     )
+
+
+@require_POST
+def resend(request, pk: int):
+    """Email the bill's invoice (or credit note) again (services.delivery_resend)."""
+
+    def run():
+        delivery = delivery_resend(bill=pk, user=request.user)
+        return delivery.bill
+
+    done = f"Bill #{pk}: the email is queued again; this page shows when it is delivered."
+    return act(request, pk, run, done=done)
 
 
 @require_POST

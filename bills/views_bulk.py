@@ -11,7 +11,7 @@ form swaps in the result.
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from django.contrib import messages
 from django.http import Http404, QueryDict
@@ -25,10 +25,11 @@ from billing_site.core.errors import DomainError
 from billing_site.core.http import forbidden, safe_next
 from bills.filters import BillPageFilterSet
 from bills.selectors import bill_list
-from bills.services import lifecycle
+from bills.services import bulk_send_start, lifecycle
 from bills.services.bulk import (
     BULK_ACTIONS,
     MAX_BULK_IDS,
+    Outcome,
     bulk_apply,
     bulk_counts,
     bulk_preview,
@@ -56,10 +57,16 @@ def bulk(request, action: str):
     if request.method == "GET":
         preview = bulk_preview(user=request.user, action=action, bill_ids=ids)
         return _confirm(request, action, preview, back)
+    # The version of each bill the confirmation showed: one that changed since fails.
+    versions = {pk: lifecycle.parse_version(data.get(f"version_{pk}")) for pk in ids}
+    if action == "send":  # sends run in the worker (issue 12); the page follows the job
+        job = bulk_send_start(user=request.user, bill_ids=ids, versions=versions)
+        if not request.htmx:
+            url = reverse("bills:generation_job", args=[job.pk])
+            return redirect(f"{url}?{urlencode({'next': back})}")
+        return bulk_job_page(request, job, back)
     try:
         comment = data.get("comment", "")
-        # The version of each bill the confirmation showed: one that changed since fails.
-        versions = {pk: lifecycle.parse_version(data.get(f"version_{pk}")) for pk in ids}
         outcomes = bulk_apply(
             user=request.user, action=action, bill_ids=ids, comment=comment, versions=versions
         )
@@ -118,6 +125,24 @@ def _confirm(request, action, preview, back, *, errors=None, status=200):
     if request.htmx and not request.htmx.history_restore_request:
         template += "#bulk_main"
     return render(request, template, context, status=status)
+
+
+def bulk_job_page(request, job, back):
+    """A bulk send's job: its progress (polled by htmx until finished), then each bill's
+    outcome as the other bulk actions show them at once."""
+    if job.result:
+        outcomes = [Outcome(**o) for o in job.result["results"]]
+        return _result(request, "send", outcomes, back)
+    context = {
+        "action": "send",
+        "transition": lifecycle.TRANSITIONS["send"],
+        "job": job,
+        "back": back,
+    }
+    template = "bills/bulk_confirm.html"
+    if request.htmx and not request.htmx.history_restore_request:
+        template += "#bulk_main"
+    return render(request, template, context)
 
 
 def _result(request, action, outcomes, back):

@@ -245,3 +245,11 @@ def _fresh_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture
+def run_tasks(db):
+    """Run the background tasks queued so far (tests/tasks.py), as the worker would."""
+    from tests.tasks import tasks_run
+
+    return tasks_run

@@ -88,3 +88,64 @@ def test_it_finds_a_pyenv_version_when_nothing_is_on_path(tmp_path):
     result = _make(project, bin_dir, "python", PYENV_ROOT=str(tmp_path / "pyenv"))
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == str(pyenv_bin / "python3")
+
+
+def _port_free() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_make_run_serves_with_a_worker_and_ctrl_c_stops_both(tmp_path):
+    """`make run` starts the web server and the background worker (issue 12); Ctrl+C (SIGINT
+    to the foreground group) stops both."""
+    import os
+    import signal
+    import sqlite3
+    import time
+    import urllib.request
+
+    port = _port_free()
+    env = {
+        **os.environ,
+        "SQLITE_PATH": str(tmp_path / "run.sqlite3"),
+        "PORT": str(port),
+        "DEBUG": "1",
+    }
+    env.pop("DATABASE_URL", None)
+    make = subprocess.Popen(
+        [MAKE, "--no-print-directory", "-C", str(ROOT), "run"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        served = workers = None
+        while time.monotonic() < deadline and not (served and workers):
+            time.sleep(0.5)
+            assert make.poll() is None, make.stdout.read().decode()
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/login", timeout=5) as r:
+                    served = r.status
+            except OSError:
+                continue
+            with sqlite3.connect(env["SQLITE_PATH"]) as db:
+                workers = db.execute("SELECT pid FROM core_workerheartbeat").fetchall()
+        assert served == 200
+        [(worker_pid,)] = workers
+        os.killpg(make.pid, signal.SIGINT)
+        make.wait(timeout=30)
+        with pytest.raises(ProcessLookupError):
+            for _ in range(50):
+                os.kill(worker_pid, 0)
+                time.sleep(0.2)
+        with sqlite3.connect(env["SQLITE_PATH"]) as db:  # it left cleanly: no heartbeat row
+            assert db.execute("SELECT count(*) FROM core_workerheartbeat").fetchone() == (0,)
+    finally:
+        if make.poll() is None:
+            os.killpg(make.pid, signal.SIGKILL)
+            make.wait()

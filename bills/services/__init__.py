@@ -14,6 +14,9 @@ version the caller decided on: under the lock, a bill that changed since is a 40
     decisions    bill_approve, bill_reject, bill_revert
     update       bill_update (recompute or reprice), bill_dismiss_usage_change
     invoicing    bill_send, bill_void (with documents: the numbered invoice, the credit note)
+    jobs         generation_start, bulk_send_start, job_get: work the worker runs
+    outbox       their emails: queued in the same transaction, delivered by the worker;
+                 delivery_resend
     bulk         bulk_preview, bulk_apply: approve, reject or send many bills, one at a time
     payments     payment_record, payment_undo (a sent bill is paid once its payments cover it)
 """
@@ -21,7 +24,14 @@ version the caller decided on: under the lock, a bill that changed since is a 40
 from bills.services.creation import GenerationResult, bill_create, bill_generate, bill_rebill
 from bills.services.decisions import bill_approve, bill_reject, bill_revert
 from bills.services.invoicing import bill_send, bill_void
+from bills.services.jobs import (
+    bulk_send_start,
+    generation_result_of,
+    generation_start,
+    job_get,
+)
 from bills.services.lifecycle import bill_available_actions
+from bills.services.outbox import delivery_resend
 from bills.services.payments import payment_record, payment_undo
 from bills.services.pricing import (
     overage_amount_for,
@@ -44,6 +54,11 @@ __all__ = [
     "bill_send",
     "bill_update",
     "bill_void",
+    "bulk_send_start",
+    "job_get",
+    "generation_result_of",
+    "generation_start",
+    "delivery_resend",
     "overage_amount_for",
     "overage_exact_amount",
     "overage_units_for",

@@ -11,7 +11,7 @@ the others, and every id gets its own outcome.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, localcontext
 
@@ -28,7 +28,7 @@ from bills.services.history import clean_comment
 from bills.services.invoicing import bill_send, billing_email_problem
 from usage.analysis import usage_anomalies
 
-# The most ids one call takes: each send renders a PDF and emails it within the request.
+# The most ids one call takes (a bulk send renders each invoice's PDF in the worker).
 MAX_BULK_IDS = 500
 BULK_ACTIONS = ("approve", "reject", "send")
 
@@ -127,7 +127,7 @@ class BulkPreview:
 class Outcome:
     """What happened to one id. `outcome` is the action done ("approved", "rejected", "sent"),
     "skipped" (the preview's checks said no: nothing was tried) or "failed" (the service
-    refused it, or the invoice email failed); `status` is the bill's status afterwards (None
+    refused it); `status` is the bill's status afterwards (None
     for an unknown id); `detail` says what happened in a sentence or the skip reason."""
 
     id: int
@@ -236,18 +236,20 @@ def bulk_apply(
     bill_ids: Sequence[int],
     comment: str = "",
     versions: Mapping[int, int | None] | None = None,
+    counted: Callable[[int, int], None] | None = None,
 ) -> list[Outcome]:
     """Take `action` on every bill bulk_preview lets through, by the single-bill service
     (bill_approve with `comment`, bill_reject with `comment`, bill_send), each in its own
     transaction; one Outcome per distinct id, in the order asked. Must run outside any atomic
-    block (bill_send is durable: it emails once its transaction has committed).
+    block (bill_send is durable: what it reports is what committed).
 
     `comment` is optional for approve, required for reject (one for every bill), refused for
     send. Raises, before anything is written, DomainError: forbidden (see bulk_preview);
     invalid naming "ids", "action" or "comment". A bill the service refuses afterwards (it
-    changed since the preview, or the mail failed) is an Outcome "failed", never an exception.
+    changed since the preview) is an Outcome "failed", never an exception.
     `versions`: the version of each bill the confirmation showed (id -> version); a bill that
     changed since fails with the services' 409 message (SPEC "Bill lifecycle").
+    `counted` hears (done, total) after each bill (a bulk send's job shows it).
     """
     transition = _transition(action)
     if action == "reject":
@@ -259,6 +261,8 @@ def bulk_apply(
     preview = bulk_preview(user=user, action=action, bill_ids=bill_ids)
     outcomes: list[Outcome] = []
     for item in preview.items:
+        if counted and outcomes:
+            counted(len(outcomes), len(preview.items))
         if not item.ready:
             outcomes.append(Outcome(item.id, SKIPPED, item.status, item.reason))
             continue
@@ -282,7 +286,7 @@ def _take(action: str, *, bill: int, user: User, comment: str, version: int | No
 
 def _done(action: str, bill: Bill) -> str:
     if action == "send":
-        return f"Sent to {bill.customer.billing_email}."
+        return f"Sent; its invoice email to {bill.customer.billing_email} is queued."
     if action == "reject":
         return "Rejected: the overage is written off."
     if bill.approvals_needed:

@@ -32,6 +32,8 @@ from usage.selectors import usage_of_month
 
 # How many skipped customers a generation names per reason (the counts stay exact).
 SKIPPED_NAMED = 100
+# How often (in customers) a generation reports its progress to `counted`.
+PROGRESS_EVERY = 2000
 
 
 class SkippedCustomer(NamedTuple):
@@ -170,6 +172,7 @@ def bill_generate(
     month: int,
     user: User,
     progress: Callable[[str], None] | None = None,
+    counted: Callable[[int, int], None] | None = None,
 ) -> GenerationResult:
     """Bill every customer with overage in a month that has ended, in one transaction.
 
@@ -178,7 +181,8 @@ def bill_generate(
     result counts them per reason and names the first SKIPPED_NAMED of each by name. Runs a
     fixed number of queries whatever the customer count: one read, one insert of bills, one
     insert of history.
-    `progress` hears about each phase; nothing is committed until it returns. Once committed,
+    `progress` hears about each phase, `counted` (processed, total) every PROGRESS_EVERY
+    customers and once all are read; nothing is committed until it returns. Once committed,
     the approvers the new bills wait on get one digest email each (services.digest).
     Raises DomainError: forbidden (not Finance); invalid naming "year"/"month"; conflict when
     another generation of the month inserted at the same moment.
@@ -202,7 +206,11 @@ def bill_generate(
             new_bills = []
             # Not .iterator(): a server-side cursor makes PostgreSQL plan for the first rows
             # (cursor_tuple_fraction) and pick nested loops, 100x slower for the whole month.
-            for row in _generation_rows(year, month):
+            rows = _generation_rows(year, month)
+            total = len(rows)
+            for index, row in enumerate(rows):
+                if counted and index % PROGRESS_EVERY == 0:
+                    counted(index, total)
                 if not periods.contract_covers(row["start_date"], row["end_date"], year, month):
                     skip("not under contract", row)
                     continue
@@ -239,6 +247,8 @@ def bill_generate(
                         updated_at=now,
                     )
                 )
+            if counted:
+                counted(total, total)
             report(
                 f"Read {len(new_bills) + sum(reasons.values()):,} customers; "
                 f"writing {len(new_bills):,} bills and their history..."

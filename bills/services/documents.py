@@ -9,7 +9,7 @@ from __future__ import annotations
 from django.utils import timezone
 
 from billing_site.core import periods
-from bills.invoices import credit_note_pdf, invoice_issued_pdf, invoice_snapshot
+from bills.invoices import invoice_snapshot
 from bills.models import Bill, CreditNote, DocumentKind, DocumentSequence, Invoice
 
 PREFIXES = {DocumentKind.INVOICE: "", DocumentKind.CREDIT_NOTE: "CN-"}
@@ -29,8 +29,9 @@ def document_number_next(*, kind: DocumentKind, year: int) -> str:
 
 def invoice_issue(*, bill: Bill) -> Invoice:
     """The invoice of a bill being sent, dated today: the parties, the line and the amount as
-    they are now, and its PDF. A bill keeps its number: if an earlier send of it was never
-    delivered (the mail failed), that invoice is issued again under the same number."""
+    they are now (its PDF is rendered from them when first emailed or downloaded). A bill keeps
+    its number: a bill sent again after an earlier send was undone is issued again under the
+    same number."""
     today = periods.today()
     invoice = Invoice.objects.filter(bill=bill).first()
     if invoice is None:
@@ -39,13 +40,14 @@ def invoice_issue(*, bill: Bill) -> Invoice:
     else:
         for name, value in invoice_snapshot(bill, number=invoice.number, issued_on=today).items():
             setattr(invoice, name, value)
-    invoice.pdf = invoice_issued_pdf(invoice)
+    invoice.pdf = b""  # rendered by the worker that emails it (invoices.document_pdf)
     invoice.save()
     return invoice
 
 
 def credit_note_issue(*, invoice: Invoice, reason: str) -> CreditNote:
-    """The credit note cancelling `invoice` in full, dated today, with its own number and PDF.
+    """The credit note cancelling `invoice` in full, dated today, with its own number (its PDF
+    is rendered when first emailed or downloaded).
     The parties are the invoice's: a credit note goes where the invoice went."""
     today = periods.today()
     number = document_number_next(kind=DocumentKind.CREDIT_NOTE, year=today.year)
@@ -64,6 +66,6 @@ def credit_note_issue(*, invoice: Invoice, reason: str) -> CreditNote:
         reason=reason,
         created_at=timezone.now(),
     )
-    credit_note.pdf = credit_note_pdf(credit_note)
+    credit_note.pdf = b""  # rendered by the worker that emails it (invoices.document_pdf)
     credit_note.save()
     return credit_note

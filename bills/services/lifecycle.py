@@ -186,6 +186,11 @@ HISTORY_VERBS: dict[str, str] = {
     Action.FLAG_DISMISSED: "kept the sent invoice although usage changed",
     Action.PAYMENT_RECORDED: "recorded a payment",
     Action.PAYMENT_UNDONE: "undid a payment",
+    # The outbox's rows name who asked for the email; the worker did the rest (services.outbox).
+    Action.EMAIL_QUEUED: "queued the email",
+    Action.EMAIL_RETRY: "asked for the email: an attempt failed",
+    Action.EMAIL_DELIVERED: "asked for the email: delivered",
+    Action.EMAIL_FAILED: "asked for the email: it failed",
 }
 
 

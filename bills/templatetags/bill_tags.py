@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django import template
+from django.utils import timezone
 
+from accounts.roles import Perm, can
 from billing_site.core.money import format_money, with_currency
 from bills.models import Bill, BillAction
 from bills.services import lifecycle, pricing
@@ -101,3 +103,37 @@ def signed_money(value: Decimal, currency: str) -> str:
     """A change of money with its sign and currency: "+USD 12.50"."""
     sign = "+" if value > 0 else "−" if value < 0 else ""
     return f"{sign}{with_currency(format_money(abs(value)), currency)}"
+
+
+@register.filter
+def delivery_text(delivery) -> str:
+    """The latest email of a bill's document in a sentence, for the bill page: "queued",
+    "delivered 7 Dec 2026, 14:02", "retrying after 2 failed attempts: reason", "failed after 5
+    attempts: reason" (services.outbox)."""
+    label = delivery.document_title
+    where = f"{label} to {delivery.to_email}"
+    if delivery.status == "delivered":
+        when = timezone.localtime(delivery.delivered_at)
+        return f"{where}: delivered {when:%-d %b %Y, %H:%M}."
+    if delivery.status == "failed":
+        tries = f"{delivery.attempts} attempt{'s' * (delivery.attempts != 1)}"
+        return f"{where}: failed after {tries}: {delivery.last_error}"
+    if delivery.status == "sending":
+        return f"{where}: being handed to the mail server now."
+    if delivery.attempts:
+        tries = f"{delivery.attempts} failed attempt{'s' * (delivery.attempts != 1)}"
+        return f"{where}: queued again after {tries} ({delivery.last_error})."
+    return f"{where}: queued; the worker emails it shortly."
+
+
+@register.simple_tag(takes_context=True)
+def can_resend(context, bill: Bill, delivery) -> bool:
+    """{% can_resend bill delivery as resend %}: whether the viewer may email the document
+    again now (Finance, once its last email is delivered or failed; services.delivery_resend
+    decides again on the server)."""
+    user = context["request"].user
+    return (
+        delivery is not None
+        and delivery.status in ("delivered", "failed")
+        and can(user, Perm.SEND_BILL, bill)
+    )

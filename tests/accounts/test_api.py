@@ -257,7 +257,7 @@ def test_session_post_with_csrf_token_from_login_is_accepted(finance, password):
         content_type="application/json",
         headers={"X-CSRFToken": token},
     )
-    assert response.status_code == 200, response.content
+    assert response.status_code == 202, response.content
 
 
 def test_bearer_request_needs_no_csrf_token(finance):
@@ -268,7 +268,7 @@ def test_bearer_request_needs_no_csrf_token(finance):
         content_type="application/json",
         headers={"Authorization": f"Bearer {finance.session_token}"},
     )
-    assert response.status_code == 200, response.content
+    assert response.status_code == 202, response.content
 
 
 # --- throttling ----------------------------------------------------------------------------

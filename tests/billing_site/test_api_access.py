@@ -28,7 +28,7 @@ MATRIX = {
     "GET /api/bills": (401, 200, 200, 200, 200),
     "GET /api/bills.csv": (401, 200, 200, 200, 200),
     "POST /api/bills": (401, 201, 403, 403, 403),
-    "POST /api/bills/generate": (401, 200, 403, 403, 403),
+    "POST /api/bills/generate": (401, 202, 403, 403, 403),
     "GET /api/bills/:id": (401, 200, 200, 200, 200),
     "PATCH /api/bills/:id": (401, 200, 403, 403, 403),
     "PATCH /api/bills/:id/approve": (401, 403, 200, 200, 403),

@@ -28,7 +28,9 @@ def _api_operations() -> set[tuple[str, str]]:
     for route, callback in _routes(get_resolver().url_patterns):
         if not route.startswith("/api/") or route in SELF:
             continue
-        path = re.sub(r"<int:(\w+)>", lambda m: "{id}" if m[1] == "pk" else f"{{{m[1]}}}", route)
+        path = re.sub(
+            r"<(?:int|str):(\w+)>", lambda m: "{id}" if m[1] == "pk" else f"{{{m[1]}}}", route
+        )
         view = callback.view_class
         for method in view.http_method_names:
             if method not in ("options", "head") and hasattr(view, method):

@@ -11,6 +11,7 @@ from django.test import Client
 from accounts.models import Role
 from billing_site.core import periods
 from tests.factories import CustomerFactory, UserFactory
+from tests.tasks import tasks_run
 
 
 def call(method: str, url: str, body=None, token: str | None = None):
@@ -56,9 +57,18 @@ def test_month_end_over_http_with_bearer_tokens_only(db, password):
         {"created": 3, "updated": 0, "unchanged": 0},
     )
 
-    # Finance generates the month: two customers have overage.
-    status, generated = call("post", "/api/bills/generate", {"year": year, "month": month}, fran)
-    assert (status, generated["created"], generated["skipped"]) == (200, 2, 1)
+    # Finance starts the month end (the worker runs it) and reads its job: two customers have
+    # overage.
+    status, job = call("post", "/api/bills/generate", {"year": year, "month": month}, fran)
+    assert (status, job["status"]) == (202, "queued")
+    tasks_run()  # what the worker does
+    status, job = call("get", f"/api/jobs/{job['id']}", token=fran)
+    assert (status, job["status"], job["result"]["created"], job["result"]["skipped"]) == (
+        200,
+        "succeeded",
+        2,
+        1,
+    )
     status, drafts = call("get", f"/api/bills?status=draft&year={year}&month={month}", token=fran)
     bills = {b["customer_name"]: b for b in drafts["results"]}
     acme, globex = bills["Acme Corp"]["id"], bills["Globex"]["id"]
@@ -77,9 +87,10 @@ def test_month_end_over_http_with_bearer_tokens_only(db, password):
     )
     assert (status, bill["status"]) == (200, "rejected")
 
-    # Finance sends the approved bill; the invoice goes to the customer.
+    # Finance sends the approved bill; the worker emails the invoice to the customer.
     status, bill = call("patch", f"/api/bills/{acme}/send", None, fran)
-    assert (status, bill["status"]) == (200, "sent")
+    assert (status, bill["status"], bill["deliveries"][0]["status"]) == (200, "sent", "queued")
+    tasks_run()
     assert len(mail.outbox) == 1
 
     # Anyone reads the history, oldest first.
@@ -89,7 +100,10 @@ def test_month_end_over_http_with_bearer_tokens_only(db, password):
         ("approved", "sam"),
         ("approved", "casey"),
         ("sent", "fran"),
+        ("email_queued", "fran"),
+        ("email_delivered", "fran"),
     ]
+    assert bill["deliveries"][0]["status"] == "delivered"
 
     # Logging out ends the token.
     assert call("delete", "/api/session", token=fran) == (204, None)

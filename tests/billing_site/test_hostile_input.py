@@ -159,7 +159,7 @@ def test_an_integer_field_sent_as_anything_but_a_json_integer_is_a_400_naming_it
 
 
 @pytest.mark.parametrize(
-    ("endpoint", "status"), [("bills", 201), ("generate", 200), ("usage", 200)]
+    ("endpoint", "status"), [("bills", 201), ("generate", 202), ("usage", 200)]
 )
 def test_json_integers_are_accepted(finance, api_as, good_bodies, endpoint, status):
     url, _, _ = JSON_ENDPOINTS[endpoint]

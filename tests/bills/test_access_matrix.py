@@ -312,11 +312,13 @@ CHANNELS = {
 
 def attempt(channel: str, client, bill: Bill, action: str) -> str:
     """The cell this attempt fills in: the new status after an "ok" that wrote exactly one
-    history row, the refusal when nothing changed, else what happened."""
-    status, rows = bill.status, BillAction.objects.filter(bill=bill).count()
+    history row of the bill's own (a send's or void's "email queued" row is the outbox's), the
+    refusal when nothing changed, else what happened."""
+    own = BillAction.objects.filter(bill=bill).exclude(action__startswith="email_")
+    status, rows = bill.status, own.count()
     answer = CHANNELS[channel](client, bill, action)
     bill.refresh_from_db()
-    added = BillAction.objects.filter(bill=bill).count() - rows
+    added = own.count() - rows
     if answer == "ok" and added == 1:
         return bill.status
     if answer in REFUSALS and added == 0 and bill.status == status:

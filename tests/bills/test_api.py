@@ -11,6 +11,7 @@ from django.core import mail
 from bills.models import Action, Bill, Status
 from bills.services import bill_approve
 from tests.factories import MONTH, YEAR, CustomerFactory, UserFactory, make_bill
+from tests.tasks import tasks_run
 from usage.models import Usage
 
 BILL_KEYS = {
@@ -235,7 +236,7 @@ def test_bill_detail_has_its_history_oldest_first(finance, sales, csm, api_as, a
     bill = acme_bill(Status.REJECTED)
     api_as(csm).patch(f"/api/bills/{bill.pk}/revert", {"comment": "Let's look again."})
     body = api_as(finance).get(f"/api/bills/{bill.pk}").json()
-    assert set(body) == BILL_KEYS | {"actions", "payments"}
+    assert set(body) == BILL_KEYS | {"actions", "payments", "deliveries"}
     actions = body["actions"]
     assert all(set(a) == ACTION_KEYS for a in actions)
     steps = [
@@ -343,23 +344,43 @@ def test_bad_bill_create_body_is_a_400_naming_fields(finance, api_as, body, fiel
 # --- generate ------------------------------------------------------------------------------
 
 
+def _generated(client, data):
+    """Start a month end (202 and its job), let the worker run it, and GET the job."""
+    started = client.post("/api/bills/generate", data)
+    assert started.status_code == 202, started.content
+    job = started.json()
+    assert job["status"] == "queued" and started["Location"] == f"/api/jobs/{job['id']}"
+    tasks_run()
+    return client.get(f"/api/jobs/{job['id']}")
+
+
+def test_a_job_is_finances_alone_and_a_bad_id_is_a_404(finance, sales, api_as, customer):
+    Usage.objects.create(customer=customer, year=YEAR, month=MONTH, api_usage=1_500_000)
+    job = api_as(finance).post("/api/bills/generate", {"year": YEAR, "month": MONTH}).json()
+    assert api_as(sales).get(f"/api/jobs/{job['id']}").status_code == 403
+    assert api_as(finance).get("/api/jobs/nope").status_code == 404
+    assert api_as(finance).get(f"/api/jobs/{job['id']}").json()["result"] is None
+
+
 def test_generate_bills_a_month_and_is_idempotent(finance, api_as, customer):
     quiet = CustomerFactory(name="Quiet Co")
     Usage.objects.create(customer=customer, year=YEAR, month=MONTH, api_usage=1_500_000)
     Usage.objects.create(customer=quiet, year=YEAR, month=MONTH, api_usage=10)
     client = api_as(finance)
 
-    first = client.post("/api/bills/generate", {"year": YEAR, "month": MONTH})
-    second = client.post("/api/bills/generate", {"year": YEAR, "month": MONTH})
+    first = _generated(client, {"year": YEAR, "month": MONTH})
+    second = _generated(client, {"year": YEAR, "month": MONTH})
 
     assert first.status_code == second.status_code == 200
-    assert first.json() == {
+    assert first.json()["status"] == "succeeded"
+    assert first.json()["processed"] == first.json()["total"] == 2
+    assert first.json()["result"] == {
         "created": 1,
         "skipped": 1,
         "skipped_reasons": {"no overage": 1},
         "skipped_customers": {"no overage": [{"id": quiet.pk, "name": "Quiet Co"}]},
     }
-    assert second.json() == {
+    assert second.json()["result"] == {
         "created": 0,
         "skipped": 2,
         "skipped_reasons": {"no overage": 1, "already billed": 1},
@@ -528,7 +549,17 @@ def test_finance_sends_an_approved_bill_and_it_is_emailed(finance, api_as, acme_
     response = api_as(finance).patch(f"/api/bills/{bill.pk}/send")
     assert response.status_code == 200, response.content
     assert response.json()["status"] == "sent"
+    [delivery] = response.json()["deliveries"]
+    assert (delivery["status"], delivery["document"], delivery["to_email"]) == (
+        "queued",
+        "invoice",
+        customer.billing_email,
+    )
+    assert mail.outbox == []
+    tasks_run()
     assert [m.to for m in mail.outbox] == [[customer.billing_email]]
+    again = api_as(finance).get(f"/api/bills/{bill.pk}").json()["deliveries"]
+    assert [d["status"] for d in again] == ["delivered"]
 
 
 def test_send_refuses_a_body_with_fields(finance, api_as, acme_bill):
@@ -538,17 +569,37 @@ def test_send_refuses_a_body_with_fields(finance, api_as, acme_bill):
     assert response.json() == {"to": ["Unknown field."]}
 
 
-def test_failed_invoice_email_is_a_502_and_the_bill_stays_approved(
+def test_a_failed_invoice_email_is_reported_on_the_bill_which_stays_sent(
     finance, api_as, acme_bill, settings
 ):
     bill = acme_bill(Status.APPROVED)
     settings.MAILERS = {"default": {"BACKEND": "tests.bills.failing_mail.FailingBackend"}}
+    settings.DELIVERY_BACKOFF_SECONDS = 0
     response = api_as(finance).patch(f"/api/bills/{bill.pk}/send")
-    assert response.status_code == 502
-    assert "could not be emailed" in response.json()["detail"]
-    bill.refresh_from_db()
-    assert bill.status == Status.APPROVED
-    assert bill.actions.last().action == Action.SEND_FAILED
+    assert response.status_code == 200
+    tasks_run()
+    body = api_as(finance).get(f"/api/bills/{bill.pk}").json()
+    assert body["status"] == "sent"
+    [delivery] = body["deliveries"]
+    assert (delivery["status"], delivery["attempts"]) == ("failed", settings.DELIVERY_MAX_ATTEMPTS)
+    assert "refused the connection" in delivery["last_error"]
+    assert body["actions"][-1]["action"] == Action.EMAIL_FAILED
+
+
+def test_finance_resends_through_the_api_and_others_may_not(
+    finance, sales, api_as, acme_bill, customer
+):
+    bill = acme_bill(Status.APPROVED)
+    api_as(finance).patch(f"/api/bills/{bill.pk}/send")
+    busy = api_as(finance).patch(f"/api/bills/{bill.pk}/resend")
+    assert busy.status_code == 409  # its first email is still queued
+    tasks_run()
+    assert api_as(sales).patch(f"/api/bills/{bill.pk}/resend").status_code == 403
+    response = api_as(finance).patch(f"/api/bills/{bill.pk}/resend")
+    assert response.status_code == 200
+    assert [d["status"] for d in response.json()["deliveries"]] == ["queued", "delivered"]
+    tasks_run()
+    assert [m.to for m in mail.outbox] == [[customer.billing_email]] * 2
 
 
 def test_finance_voids_a_sent_bill(finance, api_as, acme_bill):

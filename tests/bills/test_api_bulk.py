@@ -9,6 +9,7 @@ from django.core import mail
 from bills.models import Bill, BillAction, DocumentSequence, Invoice, Status
 from bills.services import bill_approve
 from tests.factories import MONTH, YEAR, make_bill
+from tests.tasks import tasks_run
 
 pytestmark = pytest.mark.django_db
 
@@ -60,21 +61,36 @@ def test_bulk_reject_needs_the_comment(api_as, finance, sales):
     assert Bill.objects.get(pk=bill.pk).status == Status.REJECTED
 
 
-def test_bulk_send_mails_the_invoices(api_as, finance, sales):
+def test_bulk_send_runs_in_the_worker_and_mails_the_invoices(api_as, finance, sales):
     bill = bill_approve(bill=draft(finance, billing_email="ap@acme.example"), user=sales)
     response = api_as(finance).post("/api/bills/bulk/send", {"ids": [bill.pk]}, format="json")
-    assert response.json() == {
+    assert response.status_code == 202
+    job = response.json()
+    assert (job["kind"], job["status"], job["total"], job["processed"]) == (
+        "bulk_send",
+        "queued",
+        1,
+        0,
+    )
+    assert response["Location"] == f"/api/jobs/{job['id']}"
+    bill.refresh_from_db()
+    assert bill.status == "approved"  # nothing is sent in the request
+    tasks_run()  # the bulk send, then the invoice email it queued
+    job = api_as(finance).get(f"/api/jobs/{job['id']}").json()
+    assert (job["status"], job["processed"]) == ("succeeded", 1)
+    assert job["result"] == {
         "results": [
             {
                 "id": bill.pk,
                 "outcome": "sent",
                 "status": "sent",
-                "detail": "Sent to ap@acme.example.",
+                "detail": "Sent; its invoice email to ap@acme.example is queued.",
             }
         ],
         "counts": {"sent": 1, "skipped": 0, "failed": 0},
     }
     assert [m.to for m in mail.outbox] == [["ap@acme.example"]]
+    assert api_as(sales).get(f"/api/jobs/{job['id']}").status_code == 403
 
 
 def test_send_takes_no_comment(api_as, finance, sales):
@@ -217,4 +233,4 @@ def test_the_schema_documents_the_bulk_endpoints(api_as, sales):
             assert set(schema["paths"][path]) == {"post"}
     send = schema["paths"]["/api/bills/bulk/send"]["post"]
     assert send["summary"] == "Bulk send (Finance)"
-    assert set(send["responses"]) == {"200", "400", "401", "403", "413", "415"}
+    assert set(send["responses"]) == {"202", "400", "401", "403", "413", "415"}

@@ -114,3 +114,17 @@ def test_a_bad_year_is_refused(finance):
 def test_year_without_month_is_refused(finance):
     with pytest.raises(CommandError, match="together"):
         run("--year", str(YEAR))
+
+
+def test_on_a_terminal_it_shows_a_progress_bar_of_the_customers(month_to_bill, finance, capsys):
+    from io import StringIO
+
+    class Terminal(StringIO):
+        def isatty(self):
+            return True
+
+    out = Terminal()
+    call_command("generate_bills", stdout=out)
+    bar = capsys.readouterr().err  # tqdm's bar, on stderr
+    assert "Billing" in bar and "customers" in bar and "100%" in bar
+    assert out.getvalue().splitlines()[-1].startswith("Done: created")

@@ -111,7 +111,7 @@ def test_bill_status_totals_of_some_bills(finance, django_assert_num_queries):
 
 def test_bill_get_with_or_without_its_history(finance, customer, django_assert_num_queries):
     bill = make_bill(customer=customer, finance=finance)
-    with django_assert_num_queries(3):  # the bill, its history, its payments
+    with django_assert_num_queries(4):  # the bill, its history, its payments, its emails
         full = bill_get(bill.pk)
         assert [a.action for a in full.actions.all()] == ["created"]
     with django_assert_num_queries(1):

@@ -110,12 +110,21 @@ def test_a_huge_id_is_404_not_500(page_as, sales):
     assert page_as(sales).get("/bills/99999999999999999999999").status_code == 404
 
 
-def test_send_emails_the_invoice_to_the_billing_address(page_as, sales, finance, bill):
+def test_send_queues_the_invoice_email_and_the_worker_delivers_it(
+    page_as, sales, finance, bill, run_tasks
+):
     approved(bill, sales)
     response = page_as(finance).post(f"/bills/{bill.pk}/send", **htmx(f"bill-row-{bill.pk}"))
     assert response.status_code == 200
-    assert f"sent to {bill.customer.billing_email}" in response.content.decode()
+    assert f"sent; invoice email to {bill.customer.billing_email} queued." in response.text
+    assert mail.outbox == []
+    page = page_as(finance).get(f"/bills/{bill.pk}").text
+    assert 'data-delivery="queued"' in page and "Email it again" not in page
+    run_tasks()
     assert [m.to for m in mail.outbox] == [[bill.customer.billing_email]]
+    page = page_as(finance).get(f"/bills/{bill.pk}").text
+    assert 'data-delivery="delivered"' in page
+    assert f"to {bill.customer.billing_email}: delivered" in page
 
 
 class FailingBackend(BaseEmailBackend):
@@ -123,16 +132,28 @@ class FailingBackend(BaseEmailBackend):
         raise SMTPException("mail server is down")
 
 
-def test_a_failed_send_shows_the_delivery_message(page_as, sales, finance, bill, settings):
+def test_a_failed_email_is_on_the_bill_page_and_finance_sends_it_again(
+    page_as, sales, finance, bill, settings, run_tasks
+):
     settings.MAILERS = {"default": {"BACKEND": f"{__name__}.FailingBackend"}}
+    settings.DELIVERY_BACKOFF_SECONDS = 0
     approved(bill, sales)
-    response = page_as(finance).post(f"/bills/{bill.pk}/send", **htmx(f"bill-row-{bill.pk}"))
-    assert response.status_code == 502
-    html = response.content.decode()
-    assert "could not be emailed" in html and "mail server is down" in html
-    assert "badge-approved" in html and ">Send</button>" in html
+    page_as(finance).post(f"/bills/{bill.pk}/send")
+    run_tasks()
+    page = page_as(finance).get(f"/bills/{bill.pk}").text
+    assert 'data-delivery="failed"' in page
+    assert "failed after 5 attempts: SMTPException: mail server is down" in page
+    assert "Email it again" in page
+    assert "Email it again" not in page_as(sales).get(f"/bills/{bill.pk}").text
+    assert page_as(sales).post(f"/bills/{bill.pk}/resend").status_code == 403
+    settings.MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
+    response = page_as(finance).post(f"/bills/{bill.pk}/resend", **htmx("bill"))
+    assert response.status_code == 200
+    assert "the email is queued again" in response.text
+    run_tasks()
+    assert [m.to for m in mail.outbox] == [[bill.customer.billing_email]]
     bill.refresh_from_db()
-    assert bill.status == Status.APPROVED
+    assert bill.status == Status.SENT
 
 
 def test_reprice_changes_the_unit_cost_and_recompute_does_not(page_as, finance, bill):

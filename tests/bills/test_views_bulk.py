@@ -285,7 +285,7 @@ def test_with_htmx_confirming_answers_the_result_fragment(page_as, sales, book):
     assert "<!doctype" not in body and "<h1>Approve: done</h1>" in body
 
 
-def test_bulk_send_from_the_page(page_as, finance, sales, book):
+def test_bulk_send_from_the_page_runs_in_the_worker(page_as, finance, sales, book, run_tasks):
     alpha = book["alpha"]
     bill_approve(bill=alpha, user=sales)
     client = page_as(finance)
@@ -294,9 +294,22 @@ def test_bulk_send_from_the_page(page_as, finance, sales, book):
     assert "<h1>Send 2 bills?</h1>" in page
     assert f"Will be emailed to {alpha.customer.billing_email}." in page
     assert 'name="comment"' not in page
-    page = text_of(client.post("/bills/bulk/send", {"ids": ids, "next": "/dashboard"}))
+    started = client.post("/bills/bulk/send", {"ids": ids, "next": "/dashboard"}, **htmx("bulk"))
+    page = text_of(started)
+    assert "Waiting for the background worker" in page and 'hx-trigger="every 1s"' in page
+    assert [Bill.objects.get(pk=pk).status for pk in ids] == ["approved", "approved", "draft"]
+    [poll] = re.findall(r'hx-get="([^"]+)"', started.text)
+    run_tasks()
+    page = text_of(client.get(poll.replace("&amp;", "&"), **htmx("bulk")))
     assert '<span class="count-sent">2 sent</span>' in page
+    assert "every 1s" not in page
     assert [Bill.objects.get(pk=pk).status for pk in ids] == ["sent", "sent", "draft"]
+    # Without htmx: redirected to the job's page, which shows the same outcome.
+    bravo = bill_approve(bill=book["bravo"], user=sales)
+    response = client.post("/bills/bulk/send", {"ids": [bravo.pk], "next": "/dashboard"})
+    assert response.status_code == 302 and response["Location"].startswith("/bills/jobs/")
+    run_tasks()
+    assert '<span class="count-sent">1 sent</span>' in text_of(client.get(response["Location"]))
 
 
 def test_other_methods_are_refused(page_as, sales):

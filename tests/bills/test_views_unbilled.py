@@ -10,6 +10,7 @@ import pytest
 
 from bills.models import Status
 from tests.factories import MONTH, ROLES, YEAR, CustomerFactory, UsageFactory, htmx
+from tests.tasks import tasks_run
 
 pytestmark = pytest.mark.django_db
 
@@ -80,8 +81,10 @@ def test_it_is_read_only(page_as, finance):
 def test_generate_from_the_page_bills_the_month(page_as, finance, unbilled):
     client = page_as(finance)
     response = client.post("/bills/generate", {"year": YEAR, "month": MONTH}, follow=True)
+    tasks_run()  # the worker runs the month end
+    job_page = client.get(response.redirect_chain[-1][0])
     # Acme Corp, and the void month: generation bills a month whose bills are all void too.
-    assert "March 2025: created 2 bills" in response.content.decode()
+    assert "March 2025</strong>: created 2 bills" in job_page.content.decode()
     html = client.get("/bills/unbilled").content.decode()
     assert [r for r in rows(html) if r[1] == "2025-03"] == [
         ("Ended Co", "2025-03", "not under contract")

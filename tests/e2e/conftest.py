@@ -137,3 +137,42 @@ def demo(finance, sales, csm, other_csm):
     old = make_bill(customer=acme, finance=finance, year=py, month=pm, api_usage=1_900_000)
     bill_reject(bill=old, user=csm, comment="Migration traffic; agreed to waive.")
     return {"customers": {"acme": acme, "evil": evil}, "bills": bills}
+
+
+@pytest.fixture(autouse=True)
+def worker(live_server):
+    """The background worker beside the live server, in this process (a thread with its own
+    database connection), so a month end or a send clicked in the browser is carried out and
+    its emails land in django.core.mail.outbox. The real worker process is tested in
+    tests/billing_site/test_worker_process.py and test_two_instances.py."""
+    import threading
+
+    from django.db import connection
+
+    from tests.tasks import tasks_run
+
+    stop = threading.Event()
+
+    def run():
+        try:
+            while not stop.is_set():
+                if not tasks_run(check=False):
+                    stop.wait(0.1)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run, name="e2e-worker", daemon=True)
+    thread.start()
+    yield thread
+    stop.set()
+    thread.join(timeout=30)
+
+
+def eventually(check, *, timeout: float = 15.0) -> None:
+    """Wait until `check()` is true (what the worker thread does takes a moment)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "the worker did not get there in time"
+        time.sleep(0.05)

@@ -14,6 +14,7 @@ from playwright.sync_api import expect
 
 from bills.models import Bill, Invoice, Status
 from bills.services import bill_approve
+from tests.e2e.conftest import eventually
 from tests.factories import MONTH, YEAR, CustomerFactory, make_bill
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -117,7 +118,10 @@ def test_finance_previews_the_invoice_email_and_sends_it(page, login, finance, s
 
     page.get_by_role("button", name="Send", exact=True).click()
     expect(page).to_have_url(re.compile(r"/dashboard\?status=approved$"))
-    expect(page.get_by_role("status").first).to_contain_text("sent to ap@contoso.example")
+    expect(page.get_by_role("status").first).to_contain_text(
+        "sent; invoice email to ap@contoso.example queued."
+    )
+    eventually(lambda: len(mail.outbox) == 1)
     assert [m.to for m in mail.outbox] == [["ap@contoso.example"]]
     assert Bill.objects.get(pk=bill.pk).status == Status.SENT
 
@@ -143,9 +147,11 @@ def test_finance_sends_every_approved_bill_matching_the_filters(page, login, fin
         )
     page.get_by_role("button", name="Send 3 bills").click()
 
-    expect(page.get_by_role("heading", level=1)).to_have_text("Send: done")
+    # The worker sends them; the page follows the job until each bill's outcome is in.
+    expect(page.get_by_role("heading", level=1)).to_have_text("Send: done", timeout=15_000)
     expect(page.locator(".outcome-tag-sent")).to_have_count(3)
     shot("bulk-send-result")
+    eventually(lambda: len(mail.outbox) == 3)
     assert sorted(m.to[0] for m in mail.outbox) == sorted(
         b.customer.billing_email for b in approved
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from tqdm import tqdm
 
 from accounts.management.acting_user import finance_user
 from billing_site.core import periods
@@ -45,16 +46,42 @@ class Command(BaseCommand):
                 self.stdout.write(message)
 
         progress(f"Billing {periods.label(year, month)} as {user.name}.")
+        bar = _Bar(self.stdout if verbose and self.stdout.isatty() else None)
         try:
-            result = bill_generate(year=year, month=month, user=user, progress=progress)
+            result = bill_generate(
+                year=year, month=month, user=user, progress=progress, counted=bar.count
+            )
         except DomainError as exc:
+            bar.close()
             details = [
                 f"{name}: {' '.join(msgs)}"
                 for name, msgs in exc.errors.items()
                 if msgs != [exc.message]
             ]
             raise CommandError(" ".join([exc.message, *details])) from exc
+        bar.close()
         self.stdout.write(self.style.SUCCESS(_summary(result.created, result.skipped_reasons)))
+
+
+class _Bar:
+    """A tqdm bar of the customers gone through, on a terminal only (cron's log gets the
+    phases' lines alone)."""
+
+    def __init__(self, out) -> None:
+        self.out = out
+        self.bar = None
+
+    def count(self, processed: int, total: int) -> None:
+        if self.out is None:
+            return
+        if self.bar is None:
+            self.bar = tqdm(total=total, unit="customers", desc="Billing")
+        self.bar.n = processed
+        self.bar.refresh()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
 
 
 def _summary(created: int, reasons: dict[str, int]) -> str:

@@ -45,7 +45,10 @@ def test_every_change_writes_exactly_one_row_with_actor_and_statuses(
         (Action.APPROVED, "casey", Status.DRAFT, Status.DRAFT),
         (Action.APPROVED, "sam", Status.DRAFT, Status.APPROVED),
         (Action.SENT, "fiona", Status.APPROVED, Status.SENT),
+        # The outbox's row: the invoice email is queued; the status stays as it is.
+        (Action.EMAIL_QUEUED, "fiona", Status.SENT, Status.SENT),
         (Action.VOIDED, "fiona", Status.SENT, Status.VOID),
+        (Action.EMAIL_QUEUED, "fiona", Status.VOID, Status.VOID),
     ]
     comments = list(BillAction.objects.filter(bill=bill).values_list("comment", flat=True))
     assert comments[1] == "Matches the gateway logs."

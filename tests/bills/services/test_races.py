@@ -206,7 +206,8 @@ def test_of_two_racing_actions_on_one_version_exactly_one_wins(people):
     for state, first, second, after in RACES:
         race_name = f"{state}: {first} / {second}"
         bill = STATES[state](people)
-        version, rows = bill.version, bill.actions.count()
+        own = bill.actions.exclude(action__startswith="email_")  # the outbox's rows aside
+        version, rows = bill.version, own.count()
         outcomes = race(
             lambda: ACTIONS[first](people, bill, version),  # noqa: B023 (run before the next)
             lambda: ACTIONS[second](people, bill, version),  # noqa: B023
@@ -220,12 +221,12 @@ def test_of_two_racing_actions_on_one_version_exactly_one_wins(people):
             "again."
         ), race_name
         bill.refresh_from_db()
-        assert (bill.status, bill.version, bill.actions.count()) == (
+        assert (bill.status, bill.version, own.count()) == (
             status,
             version + 1,
             rows + 1,
         ), race_name
-        assert bill.actions.last().to_status == status, race_name
+        assert own.last().to_status == status, race_name
 
 
 def test_two_racing_undos_of_a_two_approval_bill_strip_one_approval(people):

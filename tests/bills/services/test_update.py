@@ -134,7 +134,7 @@ def test_a_voided_customer_month_can_be_billed_again(bill_in, customer, finance)
 def test_voiding_records_who_and_why(bill_in, finance):
     bill = bill_in(Status.SENT)
     bill = bill_void(bill=bill, user=finance, comment="Billed the parent company instead.")
-    last = bill.actions.last()
+    last = bill.actions.get(action=Action.VOIDED)
     assert (last.action, last.stakeholder, last.from_status, last.to_status, last.comment) == (
         Action.VOIDED,
         finance,
