@@ -258,11 +258,13 @@ def jobs_settle(*, alive: set[str]) -> int:
     a bulk send's bills that were sent stay sent). Returns how many it settled."""
     from django_tasks_db.models import DBTaskResult
 
-    settled = (
-        Job.objects.filter(status=JobStatus.RUNNING)
-        .exclude(worker_id__in=alive)
-        .update(status=JobStatus.FAILED, error=WORKER_STOPPED, finished_at=timezone.now())
-    )
+    settled = 0
+    for kind, message in WORKER_STOPPED.items():
+        settled += (
+            Job.objects.filter(kind=kind, status=JobStatus.RUNNING)
+            .exclude(worker_id__in=alive)
+            .update(status=JobStatus.FAILED, error=message, finished_at=timezone.now())
+        )
     overdue = timezone.now() - timedelta(seconds=settings.WORKER_GONE_SECONDS)
     queued = Job.objects.filter(status=JobStatus.QUEUED, created_at__lt=overdue)
     for job in queued[:100]:
@@ -271,6 +273,8 @@ def jobs_settle(*, alive: set[str]) -> int:
         ).exists()
         if not waiting:
             settled += Job.objects.filter(pk=job.pk, status=JobStatus.QUEUED).update(
-                status=JobStatus.FAILED, error=WORKER_STOPPED, finished_at=timezone.now()
+                status=JobStatus.FAILED,
+                error=WORKER_STOPPED[job.kind],
+                finished_at=timezone.now(),
             )
     return settled
