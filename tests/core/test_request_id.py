@@ -5,6 +5,7 @@ JSON object per line, development plain text."""
 
 from __future__ import annotations
 
+import copy
 import io
 import json
 import logging
@@ -58,11 +59,13 @@ def test_bound_sets_the_id_for_a_block_and_restores_the_one_before():
 def _json_lines_of(logger_name: str):
     """A handler built from settings.LOGGING's "json" formatter and "request_id" filter, on
     `logger_name`; returns (the stream it writes to, a function that removes it)."""
-    configurator = logging.config.DictConfigurator(settings.LOGGING)
+    # A copy: configuring a formatter pops its "()" factory from the dict it is given.
+    config = copy.deepcopy(settings.LOGGING)
+    configurator = logging.config.DictConfigurator(config)
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
-    handler.setFormatter(configurator.configure_formatter(settings.LOGGING["formatters"]["json"]))
-    handler.addFilter(configurator.configure_filter(settings.LOGGING["filters"]["request_id"]))
+    handler.setFormatter(configurator.configure_formatter(config["formatters"]["json"]))
+    handler.addFilter(configurator.configure_filter(config["filters"]["request_id"]))
     logger = logging.getLogger(logger_name)
     logger.addHandler(handler)
     return stream, lambda: logger.removeHandler(handler)
