@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import uuid
 from dataclasses import asdict
 from datetime import timedelta
 
@@ -144,8 +145,6 @@ def bulk_send_run(*, job_id: str, worker_id: str) -> str:
 
 
 def _is_uuid(value) -> bool:
-    import uuid
-
     try:
         uuid.UUID(str(value))
     except ValueError:
