@@ -28,7 +28,7 @@ from billing_site.core.models import WorkerHeartbeat
 
 ROOT = Path(__file__).resolve().parents[1]
 # Settings a developer's shell may hold that would change what the processes do.
-_OWN_VARIABLES = ("EMAIL_", "DELIVERY_", "WORKER_", "TEST_MAIL", "LOG_")
+_OWN_VARIABLES = ("EMAIL_", "DELIVERY_", "WORKER_", "TEST_MAIL", "LOG_", "LOGIN_", "SIGNUP_")
 # Starting Django takes seconds, many more on a loaded machine: a deadline apart from the tests'.
 STARTUP_SECONDS = 90
 
@@ -70,8 +70,8 @@ class Processes:
             WORKER_HEARTBEAT_SECONDS="1",
             WORKER_GONE_SECONDS="2",
             LOG_FORMAT="text",
-            **env,
         )
+        self.env.update(env)  # the caller's win over the defaults above
 
     def _spawn(self, name: str, command: list[str], env: dict[str, str]) -> subprocess.Popen:
         log = (self.tmp_path / f"{name}.log").open("wb")

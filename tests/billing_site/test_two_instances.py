@@ -18,11 +18,7 @@ from __future__ import annotations
 import email
 import json
 import os
-import socket
-import subprocess
-import sys
 import threading
-import time
 import urllib.error
 import urllib.request
 from collections import Counter
@@ -30,12 +26,11 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from django.db import connection
 
 from accounts.models import Role
-from billing_site.core.models import WorkerHeartbeat
 from bills.models import Action, Bill, BillAction, Delivery, DeliveryStatus, Status
 from tests.factories import MONTH, PASSWORD, YEAR, CustomerFactory, UsageFactory, UserFactory
+from tests.processes import Processes
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -46,103 +41,32 @@ pytestmark = [
     ),
 ]
 
-ROOT = Path(__file__).resolve().parents[2]
 FILE_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
-# Settings a developer's shell may hold that would change what the processes do.
-_OWN_VARIABLES = ("EMAIL_", "DELIVERY_", "WORKER_", "LOG_", "LOGIN_THROTTLE", "SIGNUP_")
 PLAIN, WITH_CSM, NO_OVERAGE = 30, 10, 4  # customers of each kind
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Cluster:
-    """Two gunicorn instances and one worker on the test database (`start()`); `stop()` kills
-    whatever still runs. Each process logs to <tmp>/<name>.log; the web instances write their
+class Cluster(Processes):
+    """Two gunicorn instances and one worker on the test database (`start()`), on
+    tests/processes.py; `stop_all()` kills whatever still runs. The web instances write their
     email (the approvers' digests) to <tmp>/web-mail/, the worker to <tmp>/worker-mail/."""
 
     def __init__(self, tmp_path: Path):
-        self.tmp_path = tmp_path
-        self.worker_mail = tmp_path / "worker-mail"
-        self.processes: dict[str, subprocess.Popen] = {}
-        self.urls: list[str] = []
-        (tmp_path / "static").mkdir()
-        db = connection.settings_dict
-        self.env = {
-            name: value
-            for name, value in os.environ.items()
-            if not name.startswith(_OWN_VARIABLES) and name != "PYTEST_CURRENT_TEST"
-        }
-        self.env.update(
-            DATABASE_URL=f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:"
-            f"{db['PORT'] or 5432}/{db['NAME']}",
-            DEBUG="0",
-            SECRET_KEY="two-instances-test-" + "x" * 50,
-            ALLOWED_HOSTS="127.0.0.1",
-            SECURE_SSL_REDIRECT="0",
-            STATIC_ROOT=str(tmp_path / "static"),
+        super().__init__(
+            tmp_path,
             EMAIL_BACKEND=FILE_BACKEND,
-            WORKER_HEARTBEAT_SECONDS="1",
             WORKER_GONE_SECONDS="5",
             DELIVERY_BACKOFF_SECONDS="0.2",
-            LOG_FORMAT="text",
         )
-
-    def _spawn(self, name: str, command: list[str], **env: str) -> subprocess.Popen:
-        log = (self.tmp_path / f"{name}.log").open("wb")
-        process = subprocess.Popen(
-            command, cwd=ROOT, env={**self.env, **env}, stdout=log, stderr=subprocess.STDOUT
-        )
-        log.close()
-        self.processes[name] = process
-        return process
+        self.worker_mail = tmp_path / "worker-mail"
+        self.urls: list[str] = []
 
     def start(self) -> None:
         """Start both web instances (2 workers x 4 threads each) and the worker; returns once
         every one answers (the web: GET /health/live; the worker: its first heartbeat)."""
-        gunicorn = str(Path(sys.executable).with_name("gunicorn"))
+        mail = str(self.tmp_path / "web-mail")
         for name in ("web-a", "web-b"):
-            port = _free_port()
-            command = [gunicorn, "billing_site.wsgi", "--bind", f"127.0.0.1:{port}"]
-            command += ["--workers", "2", "--threads", "4", "--timeout", "120"]
-            mail = str(self.tmp_path / "web-mail")
-            self._spawn(name, command, EMAIL_FILE_PATH=mail)
-            self.urls.append(f"http://127.0.0.1:{port}")
-        worker = [sys.executable, "manage.py", "run_worker", "--no-reload"]
-        worker += ["--no-startup-delay", "--interval", "0.2", "--worker-id", "worker-1"]
-        self._spawn("worker", worker, EMAIL_FILE_PATH=str(self.worker_mail))
-        # Starting Django takes seconds, many more on a loaded machine.
-        for name, url in zip(("web-a", "web-b"), self.urls, strict=True):
-            self.until(lambda url=url: _live(url), f"{name} to answer", timeout=90)
-        beat = WorkerHeartbeat.objects.filter(worker_id="worker-1")
-        self.until(beat.exists, "the worker's first heartbeat", timeout=90)
-
-    def stop(self) -> None:
-        for process in self.processes.values():
-            if process.poll() is None:
-                process.kill()
-                process.wait(timeout=10)
-
-    def logs(self) -> str:
-        parts = []
-        for name, process in self.processes.items():
-            text = (self.tmp_path / f"{name}.log").read_text(errors="replace")
-            parts.append(f"--- {name} (exit {process.poll()}) ---\n{text[-3000:]}")
-        return "\n".join(parts)
-
-    def until(self, check, what: str, timeout: float = 30.0):
-        """Poll `check()` every 0.1 s until it returns a true value (returned); AssertionError
-        with the processes' logs after `timeout` seconds, or as soon as one of them exits."""
-        deadline = time.monotonic() + timeout
-        while not (value := check()):
-            exited = [name for name, p in self.processes.items() if p.poll() is not None]
-            if exited or time.monotonic() > deadline:
-                raise AssertionError(f"waiting for {what}: exited {exited}\n{self.logs()}")
-            time.sleep(0.1)
-        return value
+            self.urls.append(self.start_web(name, workers=2, threads=4, EMAIL_FILE_PATH=mail))
+        self.start_worker("worker-1", EMAIL_FILE_PATH=str(self.worker_mail))
 
     def emails(self) -> list[email.message.Message]:
         """Every message the worker handed to its mail backend (the file backend writes each
@@ -153,18 +77,6 @@ class Cluster:
                 if chunk.strip():
                     messages.append(email.message_from_bytes(chunk.lstrip(b"\n")))
         return messages
-
-
-def _live(url: str) -> bool:
-    """Whether the instance answers GET /health/live with 200 (False while it starts; an
-    instance that answers an error fails at once, with the answer)."""
-    try:
-        with urllib.request.urlopen(url + "/health/live", timeout=2) as response:
-            return response.status == 200
-    except urllib.error.HTTPError as error:
-        raise AssertionError(f"{url}/health/live: {error.code} {error.read()[:500]!r}") from None
-    except OSError:
-        return False
 
 
 def call(base: str, method: str, path: str, body=None, token: str = "", headers=None):
@@ -251,7 +163,7 @@ def cluster(transactional_db, tmp_path):
         started.start()
         yield started
     finally:
-        started.stop()
+        started.stop_all()
 
 
 def _people() -> dict:

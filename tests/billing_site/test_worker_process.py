@@ -18,8 +18,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
-import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -33,6 +31,7 @@ from bills.models import Action, Delivery, DeliveryStatus, Invoice, Status
 from bills.services import bill_send
 from bills.services.outbox import OUTCOME_UNKNOWN, delivery_resend
 from tests.factories import CustomerFactory
+from tests.processes import Processes
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -42,103 +41,28 @@ pytestmark = [
     ),
 ]
 
-ROOT = Path(__file__).resolve().parents[2]
 MAILBOX_BACKEND = "tests.billing_site.worker_mail.MailboxBackend"
 FAILING_BACKEND = "tests.bills.failing_mail.FailingBackend"
-# Settings a developer's shell may hold that would change what the workers do.
-_OWN_VARIABLES = ("EMAIL_", "DELIVERY_", "WORKER_", "TEST_MAIL", "LOG_")
 
 
-class Workers:
-    """Starts `manage.py run_worker` subprocesses on the test database; `stop_all()` kills
-    those still running. Each writes its output to <tmp>/<worker id>.log."""
+class Workers(Processes):
+    """`manage.py run_worker` subprocesses on the test database (tests/processes.py), their
+    email going to a JSON-lines mailbox (tests/billing_site/worker_mail.py)."""
 
     def __init__(self, tmp_path: Path):
-        self.tmp_path = tmp_path
         self.mailbox = tmp_path / "mailbox.jsonl"
-        self.processes: dict[str, subprocess.Popen] = {}
-        db = connection.settings_dict
-        self.env = {
-            name: value
-            for name, value in os.environ.items()
-            if not name.startswith(_OWN_VARIABLES) and name != "PYTEST_CURRENT_TEST"
-        }
-        self.env.update(
-            DATABASE_URL=f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:"
-            f"{db['PORT'] or 5432}/{db['NAME']}",
-            DEBUG="0",
-            SECRET_KEY="worker-test-" + "x" * 50,
-            ALLOWED_HOSTS="127.0.0.1",
-            EMAIL_BACKEND=MAILBOX_BACKEND,
-            TEST_MAILBOX=str(self.mailbox),
-            WORKER_HEARTBEAT_SECONDS="1",
-            WORKER_GONE_SECONDS="2",
-        )
+        super().__init__(tmp_path, EMAIL_BACKEND=MAILBOX_BACKEND, TEST_MAILBOX=str(self.mailbox))
 
     def start(self, worker_id: str, **env: str) -> subprocess.Popen:
         """Start a worker with id `worker_id` and these extra environment variables; returns
-        once it has recorded its first heartbeat (AssertionError if it exits first)."""
-        log = (self.tmp_path / f"{worker_id}.log").open("wb")
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "manage.py",
-                "run_worker",
-                "--no-reload",
-                "--no-startup-delay",
-                "--interval",
-                "0.2",
-                "--worker-id",
-                worker_id,
-            ],
-            cwd=ROOT,
-            env={**self.env, **env},
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        log.close()
-        self.processes[worker_id] = process
-        # Its first heartbeat comes before it looks for tasks. Starting Django takes seconds,
-        # many more on a loaded machine: a startup deadline apart from the tests' own.
-        started = WorkerHeartbeat.objects.filter(worker_id=worker_id)
-        self.until(lambda: started.exists() or process.poll() is not None, worker_id, 90)
-        assert process.poll() is None, self.logs()
-        return process
-
-    def kill(self, worker_id: str) -> None:
-        """SIGKILL the worker (no cleanup of any kind runs) and reap it."""
-        process = self.processes[worker_id]
-        process.kill()
-        process.wait(timeout=10)
-
-    def stop_all(self) -> None:
-        for process in self.processes.values():
-            if process.poll() is None:
-                process.kill()
-                process.wait(timeout=10)
-
-    def logs(self) -> str:
-        parts = []
-        for worker_id, process in self.processes.items():
-            text = (self.tmp_path / f"{worker_id}.log").read_text(errors="replace")
-            parts.append(f"--- {worker_id} (exit {process.poll()}) ---\n{text[-3000:]}")
-        return "\n".join(parts)
+        once it has recorded its first heartbeat."""
+        return self.start_worker(worker_id, **env)
 
     def emails(self) -> list[dict]:
         """What the mailbox backend accepted so far, oldest first."""
         if not self.mailbox.exists():
             return []
         return [json.loads(line) for line in self.mailbox.read_text().splitlines()]
-
-    def until(self, check, what: str, timeout: float = 15.0):
-        """Poll `check()` every 0.1 s until it returns a true value (returned); AssertionError
-        with the workers' logs after `timeout` seconds."""
-        deadline = time.monotonic() + timeout
-        while not (value := check()):
-            if time.monotonic() > deadline:
-                raise AssertionError(f"timed out waiting for {what}\n{self.logs()}")
-            time.sleep(0.1)
-        return value
 
 
 @pytest.fixture
