@@ -17,7 +17,7 @@ done; exit 1
 endef
 export FIND_PYTHON
 
-.PHONY: help python install run test fuzz lint format bench clean
+.PHONY: help python install run test fuzz lint format bench bench-month-end clean
 
 help:
 	@echo "make run    install, migrate, load demo data, serve on http://$(HOST):$(PORT) with a worker"
@@ -67,6 +67,11 @@ format: install
 
 bench: install
 	$(VENV)/bin/python bench/run.py
+
+# The month end beside its references (issue 14); needs DATABASE_URL=postgres://... (it makes and
+# drops its own database). ARGS="--quick" for 10,000 customers, "--customers N --runs R".
+bench-month-end: install
+	$(VENV)/bin/python bench/month_end.py $(ARGS)
 
 clean:
 	rm -rf $(VENV) .tools db.sqlite3 test-artifacts
