@@ -21,7 +21,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
-from accounts.roles import Perm, require
+from accounts.roles import Perm, can, require
 from billing_site.core import request_id
 from billing_site.core.errors import DomainError
 from bills.invoices import credit_note_message, invoice_message
@@ -98,6 +98,18 @@ def delivery_queue(
     return delivery
 
 
+def delivery_settled(delivery: Delivery) -> bool:
+    """Whether a delivery is over (delivered or failed): only then may its document be emailed
+    again (delivery_resend, and the bill page's button through resend_offered)."""
+    return delivery.status in (DeliveryStatus.DELIVERED, DeliveryStatus.FAILED)
+
+
+def resend_offered(*, user: User, bill: Bill, latest: Delivery | None) -> bool:
+    """Whether the bill page offers `user` "Email it again": Finance, and the bill's latest
+    delivery is over. delivery_resend decides again under the bill's lock."""
+    return latest is not None and delivery_settled(latest) and can(user, Perm.SEND_BILL, bill)
+
+
 def delivery_resend(*, bill: Bill | int, user: User) -> Delivery:
     """Email the bill's latest document again (its credit note once void, else its invoice),
     the same PDF under a new delivery key: a history row says who asked. Finance only, and
@@ -115,7 +127,7 @@ def delivery_resend(*, bill: Bill | int, user: User) -> Delivery:
         credit_note = CreditNote.objects.filter(invoice=invoice).first()
         document = {"credit_note": credit_note} if credit_note else {"invoice": invoice}
         last = Delivery.objects.filter(bill=bill, **document).order_by("-id").first()
-        if last is not None and last.status in (DeliveryStatus.QUEUED, DeliveryStatus.SENDING):
+        if last is not None and not delivery_settled(last):
             raise DomainError.conflict(
                 f"The {last.document_label} is still being emailed ({last.status}); "
                 "wait for it to be delivered or to fail."

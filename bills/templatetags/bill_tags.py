@@ -9,11 +9,11 @@ from decimal import Decimal
 from django import template
 from django.utils import timezone
 
-from accounts.roles import Perm, can
 from billing_site.core.money import format_money, with_currency
 from bills.models import Bill, BillAction
 from bills.services import lifecycle, pricing
 from bills.services.history import describe_changes
+from bills.services.outbox import resend_offered
 
 register = template.Library()
 
@@ -128,12 +128,6 @@ def delivery_text(delivery) -> str:
 
 @register.simple_tag(takes_context=True)
 def can_resend(context, bill: Bill, delivery) -> bool:
-    """{% can_resend bill delivery as resend %}: whether the viewer may email the document
-    again now (Finance, once its last email is delivered or failed; services.delivery_resend
-    decides again on the server)."""
-    user = context["request"].user
-    return (
-        delivery is not None
-        and delivery.status in ("delivered", "failed")
-        and can(user, Perm.SEND_BILL, bill)
-    )
+    """{% can_resend bill delivery as resend %}: whether the viewer is offered "Email it
+    again" (services.outbox.resend_offered)."""
+    return resend_offered(user=context["request"].user, bill=bill, latest=delivery)
