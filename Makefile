@@ -17,13 +17,14 @@ done; exit 1
 endef
 export FIND_PYTHON
 
-.PHONY: help python install run test fuzz lint format bench bench-month-end clean
+.PHONY: help python install run test fuzz lint format bench clean
 
 help:
 	@echo "make run    install, migrate, load demo data, serve on http://$(HOST):$(PORT) with a worker"
 	@echo "make test   install and run the whole suite (PostgreSQL when DATABASE_URL is set)"
 	@echo "make fuzz   the long API fuzz run (schemathesis; FUZZ_EXAMPLES per operation, default 300)"
-	@echo "make lint | format | bench | clean"
+	@echo "make bench  every benchmark beside its reference (PostgreSQL; ARGS=--quick for CI size)"
+	@echo "make lint | format | clean"
 
 python:  ## print the Python 3.12+ the install would use
 	@$(SHELL) -c "$$FIND_PYTHON" || { echo "error: no Python 3.12 or newer found" >&2; exit 1; }
@@ -65,13 +66,11 @@ format: install
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
+# Every benchmark beside its reference (issue 14) on PostgreSQL: DATABASE_URL names the server
+# (default the local one); each benchmark makes and drops its own database. ARGS="--quick" for
+# 10,000 customers and one run, "--only month_end,load", "--customers N --runs R".
 bench: install
-	$(VENV)/bin/python bench/run.py
-
-# The month end beside its references (issue 14); needs DATABASE_URL=postgres://... (it makes and
-# drops its own database). ARGS="--quick" for 10,000 customers, "--customers N --runs R".
-bench-month-end: install
-	$(VENV)/bin/python bench/month_end.py $(ARGS)
+	$(VENV)/bin/python bench/run.py $(ARGS)
 
 clean:
 	rm -rf $(VENV) .tools db.sqlite3 test-artifacts

@@ -15,18 +15,27 @@ DATABASE_URL. Missed targets are reported in the table, not in the exit status.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import resource
 import statistics
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
+
+from common import (  # noqa: E402  # noqa: E402
+    peak_mb,
+    peak_reset,
+    render,
+    row,
+    scratch_database,
+    server_url,
+    setup_django,
+    spread,
+    write_results,
+)
 
 # Issue 14's targets at 100,000 customers.
 TARGET_CUSTOMERS = 100_000
@@ -49,52 +58,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args.runs = args.runs or (1 if args.quick else 3)
     args.sample = min(args.customers, QUICK_LOOP_SAMPLE if args.quick else LOOP_SAMPLE)
     return args
-
-
-def with_database(url: str, name: str) -> str:
-    """`url` with its database path replaced by `name`."""
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(path="/" + name))
-
-
-def server_do(url: str, sql: str) -> None:
-    """Run one statement in autocommit on the server's "postgres" database."""
-    import psycopg
-
-    with psycopg.connect(with_database(url, "postgres"), autocommit=True) as conn:
-        conn.execute(sql)
-
-
-def setup_django(url: str) -> None:
-    """Point the settings at `url` and set Django up (the same environment as bench/run.py)."""
-    os.environ["DATABASE_URL"] = url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "billing_site.settings")
-    os.environ.setdefault("SECRET_KEY", "bench-only-insecure-key-0123456789abcdefghijklmnop")
-    os.environ.setdefault("DEBUG", "0")
-    os.environ.setdefault("ALLOWED_HOSTS", "testserver")
-    os.environ.setdefault("EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend")
-    import django
-
-    django.setup()
-
-
-def peak_reset() -> str:
-    """Start a new peak-RSS window; returns the method ("VmHWM" when the kernel can reset the
-    high-water mark through /proc/self/clear_refs, else "ru_maxrss", the process's peak)."""
-    try:
-        Path("/proc/self/clear_refs").write_text("5")
-        return "VmHWM"
-    except OSError:
-        return "ru_maxrss"
-
-
-def peak_mb(method: str) -> float:
-    """The peak resident memory in MB (MiB) since peak_reset (VmHWM) or since the start."""
-    if method == "VmHWM":
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def loop_month_end(*, customer_ids: list[int], year: int, month: int, user) -> int:
@@ -220,12 +183,6 @@ def measure(args: argparse.Namespace) -> dict:
     }
 
 
-def spread(values: list[float], unit: str, places: int = 2) -> str:
-    """The median, min and max of `values`, as "1.23 s (1.20, 1.31)"."""
-    med = statistics.median(values)
-    return f"{med:.{places}f} {unit} ({min(values):.{places}f}, {max(values):.{places}f})"
-
-
 def table(doc: dict) -> tuple[str, list[dict]]:
     """The printed table and its rows. Time targets scale linearly with the customer count;
     the memory target applies at 100,000 customers only."""
@@ -238,74 +195,53 @@ def table(doc: dict) -> tuple[str, list[dict]]:
     peak = statistics.median(doc["service"]["peak_rss_mb"])
     sample = f"{doc['loop']['sample']:,}-customer sample x {doc['loop']['scale']:g}"
     rows = [
-        {
-            "figure": f"month end, bill_generate ({doc['service']['bills'][0]:,} bills)",
-            "measured": spread(doc["service"]["seconds"], "s"),
-            "reference": "",
-            "ratio": "",
-            "target": f"< {seconds_target:g} s" + ("" if at_target else " (3 s scaled)"),
-            "met": service < seconds_target,
-        },
-        {
-            "figure": "vs per-customer loop (save each bill)",
-            "measured": f"{service:.2f} s",
-            "reference": f"{spread(doc['loop']['scaled_seconds'], 's')}, {sample}",
-            "ratio": f"{loop / service:.1f}x faster",
-            "target": f">= {TARGET_LOOP_RATIO:g}x faster",
-            "met": loop / service >= TARGET_LOOP_RATIO,
-        },
-        {
-            "figure": "vs raw-SQL floor (INSERT ... SELECT)",
-            "measured": f"{service:.2f} s",
-            "reference": f"{spread(doc['floor']['seconds'], 's')}, "
-            f"{doc['floor']['bills'][0]:,} bills",
-            "ratio": f"{service / floor:.2f}x the floor",
-            "target": f"<= {TARGET_FLOOR_RATIO:g}x the floor",
-            "met": service / floor <= TARGET_FLOOR_RATIO,
-        },
-        {
-            "figure": f"month end peak RSS ({doc['service']['memory_method']})",
-            "measured": spread(doc["service"]["peak_rss_mb"], "MB", 0),
-            "reference": "",
-            "ratio": "",
-            "target": f"< {TARGET_PEAK_MB:g} MB" + ("" if at_target else " (at 100k only)"),
-            "met": peak < TARGET_PEAK_MB if at_target else None,
-        },
+        row(
+            f"month end, bill_generate ({doc['service']['bills'][0]:,} bills)",
+            spread(doc["service"]["seconds"], "s"),
+            target=f"< {seconds_target:g} s" + ("" if at_target else " (3 s scaled)"),
+            met=service < seconds_target,
+        ),
+        row(
+            "vs per-customer loop (save each bill)",
+            f"{service:.2f} s",
+            reference=f"{spread(doc['loop']['scaled_seconds'], 's')}, {sample}",
+            ratio=f"{loop / service:.1f}x faster",
+            target=f">= {TARGET_LOOP_RATIO:g}x faster",
+            met=loop / service >= TARGET_LOOP_RATIO,
+        ),
+        row(
+            "vs raw-SQL floor (INSERT ... SELECT)",
+            f"{service:.2f} s",
+            reference=f"{spread(doc['floor']['seconds'], 's')}, {doc['floor']['bills'][0]:,} bills",
+            ratio=f"{service / floor:.2f}x the floor",
+            target=f"<= {TARGET_FLOOR_RATIO:g}x the floor",
+            met=service / floor <= TARGET_FLOOR_RATIO,
+        ),
+        row(
+            f"month end peak RSS ({doc['service']['memory_method']})",
+            spread(doc["service"]["peak_rss_mb"], "MB", 0),
+            target=f"< {TARGET_PEAK_MB:g} MB" + ("" if at_target else " (at 100k only)"),
+            met=peak < TARGET_PEAK_MB if at_target else None,
+        ),
     ]
-    lines = [
+    title = (
         f"Month end on PostgreSQL, {n:,} customers x 24 months, {doc['period']}, median of "
-        f"{doc['runs']} run(s) (min, max); {doc['cpus']} CPUs; set-up {doc['setup_seconds']} s",
-        "",
-        "| figure | measured (median, min, max) | reference | ratio | target | met? |",
-        "| --- | --- | --- | --- | --- | --- |",
-    ]
-    for row in rows:
-        met = {True: "yes", False: "NO", None: "n/a"}[row["met"]]
-        cells = [row[k] for k in ("figure", "measured", "reference", "ratio", "target")]
-        lines.append("| " + " | ".join(cells) + f" | {met} |")
-    return "\n".join(lines), rows
+        f"{doc['runs']} run(s) (min, max); {doc['cpus']} CPUs; set-up {doc['setup_seconds']} s"
+    )
+    return render(title, rows), rows
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    server = os.environ.get("DATABASE_URL", "").strip()
-    if not server.startswith(("postgres://", "postgresql://")):
+    server = server_url()
+    if server is None:
         print("bench/month_end.py needs DATABASE_URL=postgres://... (a server)", file=sys.stderr)
         return 2
-    name = f"billing_bench_{os.getpid()}"
-    server_do(server, f'CREATE DATABASE "{name}"')
-    try:
-        setup_django(with_database(server, name))
-        try:
-            doc = measure(args)
-        finally:
-            from django.db import connections
-
-            connections.close_all()
-    finally:
-        server_do(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with scratch_database(server, "month_end") as url:
+        setup_django(url)
+        doc = measure(args)
     text, rows = table(doc)
-    doc["table"] = rows
+    doc["title"], doc["rows"] = text.splitlines()[0], rows
     same = doc["service"]["bills"][0] == doc["floor"]["bills"][0]
     agree = same and doc["service"]["totals"][0] == doc["floor"]["totals"][0]
     loop_agrees = all(made == doc["service"]["sample_bills"] for made in doc["loop"]["bills"])
@@ -318,10 +254,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{'same' if agree else 'DIFFERENT'}; loop on its sample: "
         f"{'same bills as the service' if loop_agrees else 'DIFFERENT from the service'}"
     )
-    args.results_dir.mkdir(parents=True, exist_ok=True)
-    path = args.results_dir / f"month_end-{time.strftime('%Y%m%dT%H%M%S')}.json"
-    path.write_text(json.dumps(doc, indent=2) + "\n")
-    print(f"results: {path}")
+    print(f"results: {write_results('month_end', doc, args.results_dir)}")
     return 0 if agree and loop_agrees else 1
 
 

@@ -1,5 +1,5 @@
 """How a month end's result reads on the dashboard: how many customers were skipped for each
-reason and which (bills.services.creation.GenerationResult.skipped_customers), capped for
+reason and which (bills.services.generation.GenerationResult.skipped_customers), capped for
 display with "and N more"."""
 
 from __future__ import annotations

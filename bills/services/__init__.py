@@ -10,7 +10,8 @@ version the caller decided on: under the lock, a bill that changed since is a 40
     pricing      what a bill charges, and the parser of a unit cost
     lifecycle    the status table, the buttons, the row and month locks
     history      the one way a history row is written
-    creation     bill_create, bill_generate, bill_rebill
+    creation     bill_create, bill_rebill
+    generation   bill_generate: the month end, set-based (generation_sql on PostgreSQL)
     decisions    bill_approve, bill_reject, bill_revert
     update       bill_update (recompute or reprice), bill_dismiss_usage_change
     invoicing    bill_send, bill_void (with documents: the numbered invoice, the credit note)
@@ -21,8 +22,9 @@ version the caller decided on: under the lock, a bill that changed since is a 40
     payments     payment_record, payment_undo (a sent bill is paid once its payments cover it)
 """
 
-from bills.services.creation import GenerationResult, bill_create, bill_generate, bill_rebill
+from bills.services.creation import bill_create, bill_rebill
 from bills.services.decisions import bill_approve, bill_reject, bill_revert
+from bills.services.generation import GenerationResult, bill_generate
 from bills.services.invoicing import bill_send, bill_void
 from bills.services.jobs import (
     bulk_send_start,

@@ -1,6 +1,6 @@
 """Month ends and bulk sends as background work (issue 12; SPEC "Bill lifecycle": created,
 sent). The page and the API start one (`generation_start`, `bulk_send_start`: a Job and its
-task, in one transaction); the worker runs it (`generation_run`: services.creation.
+task, in one transaction); the worker runs it (`generation_run`: services.generation.
 bill_generate, one transaction, reporting progress on its own connection; `bulk_send_run`:
 services.bulk.bulk_apply, a transaction per bill); Finance reads it (`job_get`).
 Two starts of one month share the job already queued or running; two that slip past each other
@@ -25,7 +25,7 @@ from accounts.roles import Perm, require
 from billing_site.core import request_id
 from billing_site.core.errors import DomainError
 from bills.models import Job, JobKind, JobStatus
-from bills.services.creation import GenerationResult, SkippedCustomer, bill_generate
+from bills.services.generation import GenerationResult, SkippedCustomer, bill_generate
 from bills.services.lifecycle import billable_period, period_lock
 
 logger = logging.getLogger(__name__)

@@ -14,8 +14,8 @@ PostgreSQL test database (tests/processes.py):
   clients reading and writing: no 500; 200 before, after the restart and once it is back; 503
   while it is down.
 
-Each fault is made to land at a known point: the test holds a table lock that the process's
-next write needs, checks (pg_stat_activity) that the process waits there inside its open
+Each fault is made to land at a known point: the test holds a table or row lock that the
+process's next write needs, checks (pg_stat_activity) that the process waits there inside its open
 transaction, then strikes. Transactional tests: the processes read committed data.
 """
 
@@ -38,9 +38,10 @@ from billing_site.core import periods
 from billing_site.core.models import WorkerHeartbeat
 from bills.models import Action, Bill, BillAction, Delivery, DeliveryStatus, Invoice, Status
 from bills.models_jobs import Job, JobKind, JobStatus
-from bills.services import bill_send, generation_start
+from bills.services import bill_send, generation, generation_start
 from bills.services.jobs import WORKER_STOPPED
 from bills.services.outbox import delivery_resend
+from customers.models import Customer
 from tests.billing_site.test_database_outage import Relay
 from tests.factories import PASSWORD, CustomerFactory, UserFactory
 from tests.processes import Processes, free_port, http
@@ -107,15 +108,36 @@ def _table_locked(table: str):
         own.close()
 
 
-def _waiting_writer(table: str) -> tuple[int, bool] | None:
-    """The backend waiting for a lock to INSERT INTO `table`, as (pid, whether its transaction
-    has written already), or None."""
+@contextlib.contextmanager
+def _bill_pending(customer_id: int, year: int, month: int):
+    """Insert a draft bill for the customer-month on a connection of its own and hold it
+    uncommitted until the block ends (then roll it back): another insert of a live bill for
+    that customer-month waits on the unique index for this transaction to end."""
+    own = connection.get_new_connection(connection.get_connection_params())
+    try:
+        own.autocommit = False
+        own.execute(
+            "INSERT INTO bills_bill (customer_id, year, month, api_usage, monthly_api_limit,"
+            " overage_units, overage_unit_cost, overage_amount, amount_paid, currency,"
+            " requires_csm_approval, status, computed_at, created_at, updated_at, version)"
+            " VALUES (%s, %s, %s, 0, 0, 0, 0, 0, 0, 'USD', false, 'draft', now(), now(), now(), 1)",
+            [customer_id, year, month],
+        )
+        yield
+    finally:
+        own.rollback()
+        own.close()
+
+
+def _waiting_writer(query: str) -> tuple[int, bool] | None:
+    """The backend waiting for a lock in a statement whose text starts with `query` (a LIKE
+    pattern), as (pid, whether its transaction has written already), or None."""
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT pid, backend_xid IS NOT NULL FROM pg_stat_activity"
             " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-            " AND wait_event_type = 'Lock' AND query LIKE 'INSERT INTO %%' AND query LIKE %s",
-            [f"%{table}%"],
+            " AND wait_event_type = 'Lock' AND ltrim(query) LIKE %s",
+            [query],
         )
         return cursor.fetchone()
 
@@ -136,25 +158,35 @@ def _job(job: Job) -> Job:
 
 def test_a_month_end_killed_mid_run_leaves_nothing_and_runs_again(processes, finance):
     year, month = periods.last_ended_month()
-    customers = 20_000
+    chunk = generation.PROGRESS_EVERY  # customers per statement
+    customers = chunk + 5_000
     billable = _customers_with_usage(customers, year, month)
     assert 0 < billable < customers
-    history = BillAction._meta.db_table
+    second = Customer.objects.order_by("id").values_list("id", flat=True)[chunk:]
+    pending = (
+        Usage.objects.filter(year=year, month=month, api_usage__gt=1000, customer_id__in=second)
+        .order_by("customer_id")
+        .values_list("customer_id", flat=True)
+        .first()
+    )
     processes.start_worker("worker-a", EMAIL_BACKEND=LOCMEM_BACKEND)
 
-    # The history insert waits for the test's lock: worker A has read every customer and
-    # inserted the bills in its open transaction when it is killed.
-    with _table_locked(history):
+    # The second chunk's bill for `pending` waits on the unique index for the test's own
+    # uncommitted bill of that customer-month: worker A has billed the first chunk, bills and
+    # history, in its open transaction, and is inside the second chunk's statement, when it is
+    # killed (before it could send COMMIT).
+    with _bill_pending(pending, year, month):
         job = generation_start(year=year, month=month, user=finance)
         processes.until(
-            lambda: _job(job).status == JobStatus.RUNNING and job.processed == customers,
-            "worker A to read every customer (progress written on its own connection)",
+            lambda: _job(job).status == JobStatus.RUNNING and job.processed == chunk,
+            "worker A to go through the first chunk (progress written on its own connection)",
             timeout=60,
         )
         pid, written = processes.until(
-            lambda: _waiting_writer(history), "worker A to insert the bills' history"
+            lambda: _waiting_writer("%/* month end chunk%"), "worker A to bill the second chunk"
         )
-        assert written  # the bills are in worker A's transaction
+        assert written  # the first chunk's bills are in worker A's transaction
+        assert BillAction.objects.count() == 0  # and nothing of it is visible
         assert job.worker_id == "worker-a"
         processes.kill("worker-a")
     processes.until(lambda: _backend_gone(pid), "worker A's database session to end")
@@ -361,7 +393,9 @@ def test_a_usage_batch_cut_off_mid_write_stores_nothing_and_answers_503(processe
         )
         post.start()
         pid, written = processes.until(
-            lambda: _waiting_writer(revisions), "the batch to write its usage rows", timeout=30
+            lambda: _waiting_writer(f"INSERT INTO %{revisions}%"),
+            "the batch to write its usage rows",
+            timeout=30,
         )
         assert written
         with connection.cursor() as cursor:

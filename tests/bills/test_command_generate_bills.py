@@ -27,8 +27,8 @@ def test_it_bills_the_month_and_prints_progress_and_a_summary(month_to_bill, fin
     output = run("--year", str(YEAR), "--month", str(MONTH), "--as", "fiona")
     assert output.splitlines() == [
         "Billing March 2025 as fiona.",
-        "Reading customers and their usage for March 2025...",
-        "Read 3 customers; writing 2 bills and their history...",
+        "Reading customers and their usage for March 2025 and writing their bills...",
+        "Read 3 customers; wrote 2 bills and their history.",
         "Done: created 2 bills; skipped 1 (1 no overage).",
     ]
     assert Bill.objects.count() == 2

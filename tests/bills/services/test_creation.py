@@ -208,8 +208,8 @@ def test_progress_hears_each_phase(month_of_customers, finance):
     heard = []
     bill_generate(year=YEAR, month=MONTH, user=finance, progress=heard.append)
     assert heard == [
-        "Reading customers and their usage for March 2025...",
-        "Read 5 customers; writing 2 bills and their history...",
+        "Reading customers and their usage for March 2025 and writing their bills...",
+        "Read 5 customers; wrote 2 bills and their history.",
     ]
 
 

@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from bills.services import bill_generate, creation
+from bills.services import bill_generate, generation
 from tests.factories import MONTH, YEAR, CustomerFactory, UsageFactory, make_bill
 
 pytestmark = pytest.mark.django_db
@@ -59,7 +59,7 @@ def test_it_names_the_skipped_customers_of_each_reason_by_name(finance, month):
 
 
 def test_only_the_first_names_are_kept_but_every_skip_is_counted(finance, month, monkeypatch):
-    monkeypatch.setattr(creation, "SKIPPED_NAMED", 2)
+    monkeypatch.setattr(generation, "SKIPPED_NAMED", 2)
     result = bill_generate(year=YEAR, month=MONTH, user=finance)
     assert result.skipped_reasons["no overage"] == 3
     assert [c.name for c in result.skipped_customers["no overage"]] == ["Alpha", "Mid"]
