@@ -30,6 +30,7 @@ from billing_site.core.pagination import PagePagination
 from bills import services
 from bills.api_version import request_version
 from bills.filters import BillFilterSet
+from bills.paging import bill_pages
 from bills.selectors import bill_get, bill_list
 from bills.serializers import (
     ApproveSerializer,
@@ -129,7 +130,7 @@ class BillListView(FilteredBillsView):
         responses={200: BillSerializer(many=True), **error_responses(400, 401, 404)},
     )
     def get(self, request):
-        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        page = self.paginate_queryset(bill_pages(self.filter_queryset(self.get_queryset())))
         return self.get_paginated_response(BillSerializer(page, many=True).data)
 
     @extend_schema(

@@ -7,7 +7,6 @@ from __future__ import annotations
 from django.db.models import F, Q, QuerySet, Value
 from django.db.models.functions import Coalesce
 
-from billing_site.core.fields import money_order
 from billing_site.core.filters import (
     ChoiceFilter,
     ContainsFilter,
@@ -21,16 +20,13 @@ from billing_site.core.filters import (
 )
 from bills.aging import AGING_CHOICES, aging_q, outstanding_q, overdue_q
 from bills.forms import BillFilterForm
-from bills.models import UNSENT_STATUSES, Bill, Status
+from bills.models import AMOUNT_ORDER, UNSENT_STATUSES, Bill, Status
 from bills.queue import AWAITING_ME, awaiting_q
 
 # The dashboard's orders besides the default (bill_list's: newest period, then customer name).
 # Each ends on a unique column so a page never shows a row twice.
 BILL_ORDERINGS = {
-    "amount": (
-        "Largest amount",
-        (*money_order("overage_amount", descending=True), "-year", "-month", "-id"),
-    ),
+    "amount": ("Largest amount", AMOUNT_ORDER),
     "customer": ("Customer A–Z", ("customer__name", "-year", "-month", "-id")),
     "oldest": ("Oldest bill", ("created_at", "id")),
 }

@@ -27,6 +27,7 @@ from bills.forms import GenerateForm, RowsForm
 from bills.generation_summary import skipped_shown
 from bills.invoices import document_pdf, invoice_file, invoice_view
 from bills.models import Bill, JobKind
+from bills.paging import bill_pages
 from bills.queue import has_queue, queue_path
 from bills.selectors import bill_get, bill_list, bill_status_totals, bill_total_owed
 from bills.services import (
@@ -68,7 +69,9 @@ def dashboard(request):
         "form": filterset.form,
         "rows_form": rows_form,
         "filters": filterset.form.cleaned_data,
-        "page": _flagged(Paginator(bills, rows_form.rows()).get_page(request.GET.get("page"))),
+        "page": _flagged(
+            Paginator(bill_pages(bills), rows_form.rows()).get_page(request.GET.get("page"))
+        ),
         "statuses": statuses,
         "total": sum(s["count"] for s in statuses),
         "total_amount": bill_total_owed(statuses),
