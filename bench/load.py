@@ -376,7 +376,7 @@ def main(argv: list[str] | None = None) -> int:
         write_results("load", doc, args.results_dir)
         return 1
     text, rows = table(doc)
-    doc["rows"] = rows
+    doc["title"], doc["rows"] = text.splitlines()[0], rows
     print(text)
     path = write_results("load", doc, args.results_dir)
     print(f"results: {path}")

@@ -44,7 +44,7 @@ TARGET_LOOP_RATIO = 30.0
 TARGET_FLOOR_RATIO = 2.0
 TARGET_PEAK_MB = 300.0
 LOOP_SAMPLE = 5_000
-QUICK_LOOP_SAMPLE = 1_000
+QUICK_LOOP_SAMPLE = 300
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
