@@ -4,43 +4,28 @@ its figures and writes its JSON with the rows stored by each way in equal to the
 Timings are not asserted."""
 
 import json
-import os
-import re
-import subprocess
-import sys
-from pathlib import Path
 
-import pytest
-from django.conf import settings
+from tests.benches import needs_postgresql, results_written, run_bench
 
-from tests.test_bench_month_end import server_url
-
-ROOT = Path(__file__).resolve().parents[1]
-
-pytestmark = pytest.mark.skipif(
-    "postgresql" not in settings.DATABASES["default"]["ENGINE"],
-    reason="bench/ingest.py measures PostgreSQL only (it creates its own database there)",
-)
+pytestmark = needs_postgresql
 
 
 def test_quick_ingest_bench_runs_and_stores_what_it_sent(tmp_path):
-    env = {**os.environ, "DATABASE_URL": server_url()}
-    run = subprocess.run(
-        [sys.executable, "bench/ingest.py", "--quick", "--customers", "2000"]
-        + ["--workers", "2", "--clients", "2", "--results-dir", str(tmp_path)],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
+    stdout = run_bench(
+        "ingest.py",
+        "--quick",
+        "--customers",
+        "2000",
+        "--workers",
+        "2",
+        "--clients",
+        "2",
+        results_dir=tmp_path,
     )
-    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-3000:]
     for figure in ("POST /api/usage over HTTP", "import_usage", "floor: COPY"):
-        assert figure in run.stdout
-    assert "20,000 rows, sum 29,356,800,000: same" in run.stdout
-    written = re.search(r"^results: (.+)$", run.stdout, re.MULTILINE)
-    assert written, run.stdout
-    path = Path(written.group(1))
+        assert figure in stdout
+    assert "20,000 rows, sum 29,356,800,000: same" in stdout
+    path = results_written(stdout)[0]
     assert path.parent == tmp_path and path.name.startswith("ingest-")
     doc = json.loads(path.read_text())
     assert (doc["customers"], doc["months"], doc["runs"]) == (2000, 10, 1)
