@@ -51,8 +51,11 @@ run: install
 	trap 'exit 130' INT TERM; \
 	$(VENV)/bin/python manage.py runserver $(HOST):$(PORT)
 
+# The suite runs in TEST_JOBS processes (pytest-xdist, each with its own test database);
+# TEST_JOBS=0 runs it in this one process.
+TEST_JOBS ?= 2
 test: install
-	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+	$(VENV)/bin/python -m pytest -n $(TEST_JOBS) $(PYTEST_ARGS)
 
 # `make test` fuzzes the API a little (FUZZ_EXAMPLES=3 per operation and role); this, at length.
 fuzz: install

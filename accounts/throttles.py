@@ -20,6 +20,7 @@ import logging
 from collections.abc import Mapping
 from datetime import timedelta
 
+from django.db import connection, transaction
 from django.db.models import Min
 from django.utils import timezone
 from rest_framework.settings import api_settings
@@ -32,6 +33,8 @@ logger = logging.getLogger("accounts.throttles")
 _SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 KNOWN_ADDRESS = "login_ok"
 KNOWN_FOR = timedelta(days=30)
+# Namespace of the PostgreSQL advisory locks that serialize the attempts of one (scope, ident).
+_ATTEMPT_LOCK_NAMESPACE = 7_461_002
 
 
 def digest(value: str) -> str:
@@ -62,27 +65,37 @@ def _rate(scope: str) -> tuple[int, int] | None:
 def attempt_wait(scope: str, ident: str | None) -> int:
     """Count an attempt and return 0, or return the seconds to wait (the attempt not counted).
 
-    The attempt is stored first, then ranked among the window's attempts by insertion order, so
-    of many simultaneous attempts (any worker) at most the limit go ahead.
+    The attempts of one (scope, ident) are counted one at a time, in a transaction holding a
+    PostgreSQL advisory lock on them (SQLite holds its one write lock from the first delete), so
+    of many simultaneous attempts (any worker, any server) exactly the limit go ahead. Ranking
+    rows by id without the lock let a row with a lower id commit after a later attempt had
+    counted, and both went ahead.
     """
     rate = _rate(scope)
     if rate is None or not ident:
         return 0
     limit, window = rate
-    key, now = digest(ident), timezone.now()
-    since = now - timedelta(seconds=window)
-    attempts = LoginAttempt.objects.filter(scope=scope, ident=key)
-    attempts.filter(at__lte=since).delete()
-    # Idents nobody tries again: their rows go once past the longest window (a day).
-    stale = LoginAttempt.objects.filter(at__lt=now - timedelta(days=1))
-    stale.exclude(scope=KNOWN_ADDRESS).delete()
-    mine = LoginAttempt.objects.create(scope=scope, ident=key, at=now)
-    earlier = attempts.filter(at__gt=since, pk__lt=mine.pk)
-    if earlier.count() < limit:
-        return 0
-    mine.delete()
-    oldest = earlier.aggregate(oldest=Min("at"))["oldest"] or now
-    return max(1, int((oldest - since).total_seconds()) + 1)
+    key = digest(ident)
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT pg_advisory_xact_lock(%s, hashtext(%s))",
+                    [_ATTEMPT_LOCK_NAMESPACE, f"{scope}:{key}"],
+                )
+        now = timezone.now()
+        since = now - timedelta(seconds=window)
+        attempts = LoginAttempt.objects.filter(scope=scope, ident=key)
+        attempts.filter(at__lte=since).delete()
+        # Idents nobody tries again: their rows go once past the longest window (a day).
+        stale = LoginAttempt.objects.filter(at__lt=now - timedelta(days=1))
+        stale.exclude(scope=KNOWN_ADDRESS).delete()
+        earlier = attempts.filter(at__gt=since)
+        if earlier.count() < limit:
+            LoginAttempt.objects.create(scope=scope, ident=key, at=now)
+            return 0
+        oldest = earlier.aggregate(oldest=Min("at"))["oldest"] or now
+        return max(1, int((oldest - since).total_seconds()) + 1)
 
 
 def _pair(name: str, address: str) -> str:

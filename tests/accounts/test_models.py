@@ -158,3 +158,15 @@ def test_malformed_session_cookie_is_treated_as_logged_out(client, db, key):
 def test_a_real_session_key_still_works(client, finance):
     client.force_login(finance)
     assert client.get("/dashboard").status_code == 200
+
+
+def test_a_factory_user_made_after_a_fast_hasher_test_has_a_hash_the_app_knows(db):
+    # tests/factories.py hashes PASSWORD once per session; a test that swaps in MD5 for speed
+    # (test_fuzz_api.py) left its hash to every later user, whose servers refused the login.
+    from django.test import override_settings
+
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        assert UserFactory(name="quick").check_password(PASSWORD)
+    user = UserFactory(name="later")
+    assert identify_hasher(user.password).algorithm == "bcrypt_sha256"
+    assert user.check_password(PASSWORD)
