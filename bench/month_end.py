@@ -62,15 +62,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def loop_month_end(*, customer_ids: list[int], year: int, month: int, user) -> int:
     """Reference B: the per-customer loop a straightforward implementation would write, one
-    customer at a time as bills.services.creation._bill_new makes one bill (live-bill check,
+    customer at a time as bills.services.creation.bill_create makes one bill (live-bill check,
     usage, terms, compute, Bill.save() with its history through bill_save and the post-save
     signal), in one transaction. Returns the bills made."""
     from django.db import transaction
 
     from billing_site.core import periods
-    from bills.models import Action, Bill, Status
+    from bills.models import Action, Bill
+    from bills.services.creation import draft_bill
     from bills.services.history import HistoryEntry, bill_save
-    from bills.services.pricing import overage_amount_for, overage_units_for
     from customers.models import Customer
     from customers.selectors import customer_terms_for
     from usage.selectors import usage_of_month
@@ -84,23 +84,11 @@ def loop_month_end(*, customer_ids: list[int], year: int, month: int, user) -> i
                 continue
             api_usage = usage_of_month(customer_id=customer.pk, year=year, month=month)
             terms = customer_terms_for(customer=customer, year=year, month=month)
-            units = overage_units_for(api_usage, terms.monthly_api_limit)
-            amount = overage_amount_for(units, terms.overage_unit_cost)
-            if units == 0 or amount == 0:
-                continue
-            bill = Bill(
-                customer=customer,
-                year=year,
-                month=month,
-                api_usage=api_usage,
-                monthly_api_limit=terms.monthly_api_limit,
-                overage_units=units,
-                overage_unit_cost=terms.overage_unit_cost,
-                overage_amount=amount,
-                requires_csm_approval=terms.require_csm_approval,
-                terms_id=terms.id,
-                status=Status.DRAFT,
+            bill = draft_bill(
+                customer_id=customer.pk, year=year, month=month, api_usage=api_usage, terms=terms
             )
+            if bill.overage_units == 0 or bill.overage_amount == 0:
+                continue
             bill_save(bill=bill, entry=HistoryEntry(stakeholder=user, action=Action.CREATED))
             made += 1
     return made

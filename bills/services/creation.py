@@ -19,7 +19,7 @@ from bills.services.history import HistoryEntry, bill_save
 from bills.services.lifecycle import billable_period, period_lock
 from bills.services.pricing import overage_amount_for, overage_units_for
 from customers.models import Customer
-from customers.selectors import customer_terms_for
+from customers.selectors import Terms, customer_terms_for
 from usage.selectors import usage_of_month
 
 
@@ -67,6 +67,27 @@ def bill_rebill(*, bill: Bill | int, user: User, version: int | None = None) -> 
         return new
 
 
+def draft_bill(*, customer_id: int, year: int, month: int, api_usage: int, terms: Terms) -> Bill:
+    """The (unsaved) draft bill of a customer-month from its usage (calls) and the terms in
+    force (SPEC "Computing a bill": overage units = max(usage - limit, 0), amount = units x unit
+    cost rounded half-up to cents, Decimal). The caller decides what 0 units or 0.00 mean and
+    saves it (bill_save, or history.bills_create in bulk)."""
+    units = overage_units_for(api_usage, terms.monthly_api_limit)
+    return Bill(
+        customer_id=customer_id,
+        year=year,
+        month=month,
+        api_usage=api_usage,
+        monthly_api_limit=terms.monthly_api_limit,
+        overage_units=units,
+        overage_unit_cost=terms.overage_unit_cost,
+        overage_amount=overage_amount_for(units, terms.overage_unit_cost),
+        requires_csm_approval=terms.require_csm_approval,
+        terms_id=terms.id,
+        status=Status.DRAFT,
+    )
+
+
 def _bill_new(
     *, customer: Customer, year: int, month: int, user: User, replaces: Bill | None = None
 ) -> Bill:
@@ -96,8 +117,10 @@ def _bill_new(
             # the usage is read under the month's lock, as generation reads it.
             api_usage = usage_of_month(customer_id=customer.pk, year=year, month=month)
             terms = customer_terms_for(customer=customer, year=year, month=month)
-            units = overage_units_for(api_usage, terms.monthly_api_limit)
-            amount = overage_amount_for(units, terms.overage_unit_cost)
+            bill = draft_bill(
+                customer_id=customer.pk, year=year, month=month, api_usage=api_usage, terms=terms
+            )
+            units, amount = bill.overage_units, bill.overage_amount
             if units == 0:
                 raise DomainError.invalid(
                     f"No overage: {customer.name} used {api_usage:,} of "
@@ -111,20 +134,7 @@ def _bill_new(
                     f"{terms.overage_unit_cost} per call, so there is nothing to bill.",
                     "customer_id",
                 )
-            bill = Bill(
-                customer=customer,
-                year=year,
-                month=month,
-                api_usage=api_usage,
-                monthly_api_limit=terms.monthly_api_limit,
-                overage_units=units,
-                overage_unit_cost=terms.overage_unit_cost,
-                overage_amount=amount,
-                requires_csm_approval=terms.require_csm_approval,
-                terms_id=terms.id,
-                status=Status.DRAFT,
-                replaces=replaces,
-            )
+            bill.customer, bill.replaces = customer, replaces
             entry = HistoryEntry(stakeholder=user, action=Action.CREATED)
             return bill_save(bill=bill, entry=entry)
     except IntegrityError:

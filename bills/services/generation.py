@@ -26,12 +26,12 @@ from accounts.models import User
 from accounts.roles import Perm, require
 from billing_site.core import periods
 from billing_site.core.errors import DomainError
-from bills.models import Action, Bill, Status, live_q
+from bills.models import Action, live_q
 from bills.services import generation_sql
+from bills.services.creation import draft_bill
 from bills.services.digest import digest_schedule
 from bills.services.history import HistoryEntry, bills_create
 from bills.services.lifecycle import billable_period, period_lock
-from bills.services.pricing import overage_amount_for, overage_units_for
 from customers.models import TERMS_FIELDS, Customer
 from customers.selectors import Terms, customer_terms_of_month
 
@@ -210,32 +210,17 @@ def _generate_python(
         terms = versions.get(row["id"]) or Terms(
             id=None, **{name: row[name] for name in TERMS_FIELDS}
         )
-        units = overage_units_for(api_usage, terms.monthly_api_limit)
-        if units == 0:
+        bill = draft_bill(
+            customer_id=row["id"], year=year, month=month, api_usage=api_usage, terms=terms
+        )
+        if bill.overage_units == 0:
             tally.skip(generation_sql.NO_OVERAGE, customer)
             continue
-        amount = overage_amount_for(units, terms.overage_unit_cost)
-        if amount == 0:
+        if bill.overage_amount == 0:
             tally.skip(generation_sql.ROUNDS_TO_ZERO, customer)
             continue
-        new_bills.append(
-            Bill(
-                customer_id=row["id"],
-                year=year,
-                month=month,
-                api_usage=api_usage,
-                monthly_api_limit=terms.monthly_api_limit,
-                overage_units=units,
-                overage_unit_cost=terms.overage_unit_cost,
-                overage_amount=amount,
-                requires_csm_approval=terms.require_csm_approval,
-                terms_id=terms.id,
-                status=Status.DRAFT,
-                computed_at=now,
-                created_at=now,
-                updated_at=now,
-            )
-        )
+        bill.computed_at = bill.created_at = bill.updated_at = now
+        new_bills.append(bill)
     tally.read = total
     if counted:
         counted(total, total)
