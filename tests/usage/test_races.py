@@ -11,10 +11,11 @@ from __future__ import annotations
 import threading
 
 import pytest
-from django.db import connection
+from django.db import OperationalError, connection, transaction
 
 from tests.factories import CustomerFactory
 from usage.models import Usage, UsageRevision
+from usage.services import usage_record_many
 
 pytestmark = [
     pytest.mark.skipif(
@@ -95,3 +96,47 @@ def test_racing_clients_sending_different_values_see_one_create_and_the_updates(
     assert sorted(new for _, new in revisions) == values
     [stored] = Usage.objects.values_list("api_usage", flat=True)
     assert stored == revisions[-1][1]
+
+
+def _hold_recording(customer, finance, holding: threading.Event, release: threading.Event):
+    """In this thread: record one month of `customer` and keep its transaction (and the
+    customer's write lock) open until `release` is set."""
+    try:
+        with transaction.atomic():
+            usage_record_many(items=[_item(customer, 1_000)], user=finance, source="api")
+            holding.set()
+            release.wait(timeout=20)
+    finally:
+        connection.close()
+
+
+def _record_or_time_out(customer, finance) -> str:
+    """Record one month of `customer` here, waiting at most 2 s for a lock: "recorded" or
+    "waited" (PostgreSQL's lock_timeout fired)."""
+    try:
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL lock_timeout = '2s'")
+            usage_record_many(items=[_item(customer, 2_000)], user=finance, source="api")
+    except OperationalError as error:
+        assert "lock timeout" in str(error), error
+        return "waited"
+    return "recorded"
+
+
+@pytest.mark.parametrize("same_customer", [True, False], ids=["same customer", "other customer"])
+def test_a_recording_waits_only_for_recordings_of_its_own_customers(finance, same_customer):
+    """Issue 14: usage writers lock their customers, not the whole table: a one-row POST does
+    not queue behind another customer's batch, and two recordings of one customer-month still
+    never interleave (the races above)."""
+    held, other = CustomerFactory(), CustomerFactory()
+    holding, release = threading.Event(), threading.Event()
+    thread = threading.Thread(target=_hold_recording, args=(held, finance, holding, release))
+    thread.start()
+    try:
+        assert holding.wait(timeout=10), "the holding recording did not start"
+        outcome = _record_or_time_out(held if same_customer else other, finance)
+    finally:
+        release.set()
+        thread.join(timeout=30)
+    assert outcome == ("waited" if same_customer else "recorded")

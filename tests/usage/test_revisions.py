@@ -17,6 +17,7 @@ from django.urls import reverse
 from tests.factories import CustomerFactory
 from usage.models import Usage, UsageRevision
 from usage.services import usage_record_many
+from usage.services.batch import SMALL
 
 pytestmark = pytest.mark.django_db
 
@@ -147,8 +148,51 @@ def test_revisions_are_written_set_based_in_a_fixed_number_of_queries(finance):
             usage_record_many(items=items, user=finance, source="api")
         return len(queries)
 
-    assert run(2023, 2) == run(2024, 150)
-    assert UsageRevision.objects.count() == 2 * (2 + 150)
+    # Up to SMALL rows are staged as a VALUES list (no temporary tables), more in a table: a
+    # fixed number of queries each way, fewer for the small batch.
+    small, small_full = run(2021, 1), run(2022, SMALL // 2)
+    large, larger = run(2023, SMALL // 2 + 1), run(2024, 150)
+    assert small == small_full
+    assert large == larger
+    assert small < large
+    assert UsageRevision.objects.count() == 2 * (1 + SMALL // 2 + SMALL // 2 + 1 + 150)
+
+
+@pytest.mark.parametrize("rows", [1, SMALL, SMALL + 1, 250])
+def test_small_and_large_batches_record_the_same(finance, rows):
+    """The VALUES path (up to SMALL rows) and the staging table (more) take the same rows to
+    the same usage, revisions and counts, changed and unchanged rows mixed."""
+    customers = CustomerFactory.create_batch(rows)
+    first = [
+        {"customer_id": c.pk, "year": 2025, "month": 3, "api_usage": 10 * i}
+        for i, c in enumerate(customers)
+    ]
+    assert usage_record_many(items=first, user=finance, source="api").as_dict() == {
+        "created": rows,
+        "updated": 0,
+        "unchanged": 0,
+    }
+    again = [dict(item, api_usage=item["api_usage"] + (i % 2)) for i, item in enumerate(first)]
+    assert usage_record_many(items=again, user=finance, source="api").as_dict() == {
+        "created": 0,
+        "updated": rows // 2,
+        "unchanged": rows - rows // 2,
+    }
+    stored = dict(Usage.objects.values_list("customer_id", "api_usage"))
+    assert stored == {item["customer_id"]: item["api_usage"] for item in again}
+
+    def key(revision):
+        return revision[0], revision[1] is not None
+
+    revisions = sorted(
+        UsageRevision.objects.values_list("usage__customer_id", "old_value", "new_value"), key=key
+    )
+    expected = [(c["customer_id"], None, c["api_usage"]) for c in first] + [
+        (a["customer_id"], f["api_usage"], a["api_usage"])
+        for f, a in zip(first, again, strict=True)
+        if f != a
+    ]
+    assert revisions == sorted(expected, key=key)
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="a PL/pgSQL trigger")

@@ -2,10 +2,12 @@
 
 Every way usage comes in ends here: the API's batches, the record page (one month, or a file's
 preview and its Confirm), the admin and `import_usage`. The rows go into a temporary staging
-table (PostgreSQL: COPY; otherwise, or when asked, batched INSERTs), are checked there with a
-few queries whatever their number (ranges, months in the future, unknown customers, a
-customer-month set twice), compared with the recorded usage, and written with ONE upsert and ONE
-insert of their revisions. Only rows whose value changes are written; the others are counted.
+table (PostgreSQL: COPY; otherwise, or when asked, batched INSERTs; a batch of at most SMALL
+rows into the statements themselves, as a VALUES list), are checked there with one query
+whatever their number (ranges, months in the future, unknown customers, a customer-month set
+twice), their customers locked (UsageBatch.lock), compared with the recorded usage, and written
+with ONE upsert and ONE insert of their revisions (one statement on PostgreSQL). Only rows
+whose value changes are written; the others are counted.
 
     with transaction.atomic(), UsageBatch(numbered="item") as batch:
         batch.add(rows)                      # (row number, customer_id, year, month, api_usage)
@@ -21,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
-from itertools import islice
+from itertools import chain, islice
 
 from django.db import connection
 from django.utils import timezone
@@ -50,6 +52,14 @@ from usage.services.rows import (
 StagedRow = tuple[int, ...]
 
 CHUNK = 10_000
+# A batch of at most this many rows is staged as a VALUES list, not a temporary table.
+SMALL = 100
+STAGE_COLUMNS = ("row_no", "customer_id", "year", "month", "api_usage", "expected")
+DIFF_COLUMNS = ("row_no", "customer_id", "year", "month", "new_value", "old_value")
+# UsageBatch.lock: advisory locks (LOCK_NAMESPACE, customer_id mod LOCK_BUCKETS). 1,024 of them
+# at most per batch, well inside PostgreSQL's shared lock table (64 x max_connections).
+LOCK_NAMESPACE = 7_461_003
+LOCK_BUCKETS = 1_024
 _FIELD_ORDER = {"": 0, "customer_id": 1, "year": 2, "month": 3, "api_usage": 4}
 
 
@@ -97,6 +107,12 @@ class UsageBatch:
     `numbered`: "item" (an index in a batch) or "line" (a file's line), for the duplicate's
     sentence. `copy`: stage with COPY (the default on PostgreSQL) or with batched INSERTs (the
     only way on SQLite; forced with copy=False).
+
+    A batch of at most SMALL rows (a one-row POST, the record page's form) makes no tables:
+    its rows, and later its changed rows, go into the same statements as a VALUES list (they
+    are ints, written by _values), which saves the eight statements of creating, analysing and
+    dropping two temporary tables (issue 14: 19 statements per one-row POST, now 11). The
+    queries are the same text either way; only what `stage` and `diff` name differs.
     """
 
     def __init__(self, *, numbered: str = "item", copy: bool | None = None):
@@ -106,26 +122,47 @@ class UsageBatch:
         self.numbered = numbered
         self.staged = 0
         schema = "pg_temp" if self.postgres else "temp"
-        self.stage, self.diff = f"{schema}.usage_stage", f"{schema}.usage_diff"
+        self.stage_table, self.diff_table = f"{schema}.usage_stage", f"{schema}.usage_diff"
         self.usage = Usage._meta.db_table
+        # The rows while the batch is small (None once they are in the staging table), and
+        # compare()'s changed rows of a small batch.
+        self.inline: list[tuple] | None = []
+        self.inline_diff: list[tuple] = []
+
+    @property
+    def stage(self) -> str:
+        """The staged rows, as a table name or a parenthesized VALUES subquery."""
+        if self.inline is None:
+            return self.stage_table
+        return _values(self.inline or [(0, 0, 0, 0, 0, None)], STAGE_COLUMNS, empty=not self.inline)
+
+    @property
+    def diff(self) -> str:
+        """compare()'s changed rows, as a table name or a parenthesized VALUES subquery."""
+        if self.inline is None:
+            return self.diff_table
+        rows = self.inline_diff or [(0, 0, 0, 0, 0, None)]
+        return _values(rows, DIFF_COLUMNS, empty=not self.inline_diff)
 
     def __enter__(self) -> UsageBatch:
         if not connection.in_atomic_block:
             raise RuntimeError("A usage batch runs inside transaction.atomic().")
-        self._sql(f"DROP TABLE IF EXISTS {self.stage}")
-        self._sql(f"DROP TABLE IF EXISTS {self.diff}")
+        return self
+
+    def __exit__(self, exc_type, exc, traceback) -> None:
+        # On an error the caller's transaction is rolled back, and the tables with it.
+        if exc_type is None and self.inline is None:
+            self._sql(f"DROP TABLE IF EXISTS {self.stage_table}")
+            self._sql(f"DROP TABLE IF EXISTS {self.diff_table}")
+
+    def _create_stage(self) -> None:
+        self._sql(f"DROP TABLE IF EXISTS {self.stage_table}")
+        self._sql(f"DROP TABLE IF EXISTS {self.diff_table}")
         self._sql(
             "CREATE TEMP TABLE usage_stage (row_no BIGINT NOT NULL, customer_id BIGINT NOT NULL,"
             " year BIGINT NOT NULL, month BIGINT NOT NULL, api_usage BIGINT NOT NULL,"
             " expected BIGINT NULL)"
         )
-        return self
-
-    def __exit__(self, exc_type, exc, traceback) -> None:
-        # On an error the caller's transaction is rolled back, and the tables with it.
-        if exc_type is None:
-            self._sql(f"DROP TABLE IF EXISTS {self.stage}")
-            self._sql(f"DROP TABLE IF EXISTS {self.diff}")
 
     # --- staging ---------------------------------------------------------------------------
 
@@ -133,10 +170,22 @@ class UsageBatch:
         """Stage rows (consumed as they come: a generator is never held whole). Returns how
         many were staged."""
         before = self.staged
+        iterator: Iterable[StagedRow] = iter(rows)
+        if self.inline is not None:
+            room = SMALL + 1 - len(self.inline)
+            head = [_six(row) for row in islice(iterator, room)]
+            if len(head) < room:  # all of them, and the batch is still small
+                self.inline += head
+                self.staged += len(head)
+                return self.staged - before
+            held, self.inline = self.inline, None
+            self.staged -= len(held)
+            self._create_stage()
+            iterator = chain(held, head, iterator)
         if self.copy:
-            self._copy(rows)
+            self._copy(iterator)
         else:
-            self._insert(rows)
+            self._insert(iterator)
         if self.postgres:
             # Temporary tables are never analysed by autovacuum; without statistics the planner
             # takes a million staged rows for a thousand and joins them in nested loops.
@@ -167,76 +216,108 @@ class UsageBatch:
         of its range, a month after `today`'s, an unknown customer, a customer-month set twice
         (the later rows, naming the first). Each row gets the first kind that applies, in that
         order. Returns (the errors, at most `cap` rows' worth when capped; how many rows are
-        bad). Four queries however many rows."""
+        bad). One query however many rows (four SELECTs, one per kind, in a UNION ALL)."""
         limit = f" ORDER BY s.row_no LIMIT {int(cap)}" if cap else " ORDER BY s.row_no"
         # Compared, not computed (year * 12 + month): an unchecked year could overflow.
         future_sql = f"s.year > {today.year} OR (s.year = {today.year} AND s.month > {today.month})"
         ok = f"({_IN_RANGE}) AND NOT ({future_sql})"
         customers = Customer._meta.db_table
-        errors: list[UsageRowError] = []
-        ranged = self._rows(
-            "SELECT s.row_no, s.customer_id, s.year, s.month, s.api_usage, COUNT(*) OVER ()"
-            f" FROM {self.stage} s WHERE NOT ({_IN_RANGE}){limit}"
-        )
-        for row, customer_id, year, month, api_usage, _ in ranged:
-            raw = {"customer_id": customer_id, "year": year, "month": month, "api_usage": api_usage}
-            _, found = usage_row_parse(raw=raw, row=row, source=TEXT)
-            errors += [e for e in found if e.code == OUT_OF_RANGE]
-        bad = ranged[0][-1] if ranged else 0
-        future = self._rows(
-            f"SELECT s.row_no, s.year, s.month, COUNT(*) OVER () FROM {self.stage} s"
-            f" WHERE ({_IN_RANGE}) AND ({future_sql}){limit}"
-        )
-        for row, year, month, _ in future:
-            message = future_month_message(year, month)
-            errors.append(UsageRowError(row, "month", FUTURE_MONTH, message))
-        bad += future[0][-1] if future else 0
-        unknown = self._rows(
-            f"SELECT s.row_no, s.customer_id, COUNT(*) OVER () FROM {self.stage} s"
+        # Each kind's rows as (kind, row, customer_id, year, month, api_usage, first row of a
+        # duplicate, how many rows of that kind).
+        kinds = {
+            "range": "SELECT 'range', s.row_no, s.customer_id, s.year, s.month, s.api_usage,"
+            f" CAST(NULL AS BIGINT), COUNT(*) OVER () FROM {self.stage} s"
+            f" WHERE NOT ({_IN_RANGE}){limit}",
+            "future": "SELECT 'future', s.row_no, s.customer_id, s.year, s.month, s.api_usage,"
+            f" CAST(NULL AS BIGINT), COUNT(*) OVER () FROM {self.stage} s"
+            f" WHERE ({_IN_RANGE}) AND ({future_sql}){limit}",
+            "unknown": "SELECT 'unknown', s.row_no, s.customer_id, s.year, s.month, s.api_usage,"
+            f" CAST(NULL AS BIGINT), COUNT(*) OVER () FROM {self.stage} s"
             f" LEFT JOIN {customers} c ON c.id = s.customer_id"
-            f" WHERE {ok} AND c.id IS NULL{limit}"
-        )
-        for row, customer_id, _ in unknown:
-            message = unknown_customer_message(customer_id)
-            errors.append(UsageRowError(row, "customer_id", UNKNOWN_CUSTOMER, message))
-        bad += unknown[0][-1] if unknown else 0
-        twice = self._rows(
-            f"WITH ok AS (SELECT s.* FROM {self.stage} s JOIN {customers} c"
+            f" WHERE {ok} AND c.id IS NULL{limit}",
+            "twice": f"WITH ok AS (SELECT s.* FROM {self.stage} s JOIN {customers} c"
             f" ON c.id = s.customer_id WHERE {ok}),"
             " firsts AS (SELECT customer_id, year, month, MIN(row_no) AS first_row FROM ok"
             " GROUP BY customer_id, year, month HAVING COUNT(*) > 1)"
-            " SELECT s.row_no, f.first_row, s.customer_id, s.year, s.month, COUNT(*) OVER ()"
-            " FROM ok s JOIN firsts f ON f.customer_id = s.customer_id AND f.year = s.year"
-            f" AND f.month = s.month WHERE s.row_no <> f.first_row{limit}"
+            " SELECT 'twice', s.row_no, s.customer_id, s.year, s.month, s.api_usage,"
+            " f.first_row, COUNT(*) OVER () FROM ok s JOIN firsts f"
+            " ON f.customer_id = s.customer_id AND f.year = s.year AND f.month = s.month"
+            f" WHERE s.row_no <> f.first_row{limit}",
+        }
+        found = self._rows(
+            " UNION ALL ".join(f"SELECT * FROM ({sql}) AS {kind}" for kind, sql in kinds.items())
         )
-        for row, first, customer_id, year, month, _ in twice:
-            message = duplicate_message(
-                first=first, customer_id=customer_id, year=year, month=month, numbered=self.numbered
-            )
-            errors.append(UsageRowError(row, "month", DUPLICATE, message, first_row=first))
-        bad += twice[0][-1] if twice else 0
+        errors: list[UsageRowError] = []
+        counts: dict[str, int] = {}
+        for kind, row, customer_id, year, month, api_usage, first, total in found:
+            counts[kind] = total
+            if kind == "range":
+                raw = {
+                    "customer_id": customer_id,
+                    "year": year,
+                    "month": month,
+                    "api_usage": api_usage,
+                }
+                _, parsed = usage_row_parse(raw=raw, row=row, source=TEXT)
+                errors += [e for e in parsed if e.code == OUT_OF_RANGE]
+            elif kind == "future":
+                message = future_month_message(year, month)
+                errors.append(UsageRowError(row, "month", FUTURE_MONTH, message))
+            elif kind == "unknown":
+                message = unknown_customer_message(customer_id)
+                errors.append(UsageRowError(row, "customer_id", UNKNOWN_CUSTOMER, message))
+            else:
+                message = duplicate_message(
+                    first=first,
+                    customer_id=customer_id,
+                    year=year,
+                    month=month,
+                    numbered=self.numbered,
+                )
+                errors.append(UsageRowError(row, "month", DUPLICATE, message, first_row=first))
+        bad = sum(counts.values())
         errors.sort(key=lambda e: (e.row, _FIELD_ORDER.get(e.field, 9)))
         return (errors[:cap] if cap else errors), bad
 
     # --- comparing and writing -------------------------------------------------------------
 
     def lock(self) -> None:
-        """Take the usage table's write lock until the transaction ends (PostgreSQL; SQLite
-        writes one transaction at a time anyway): other writers wait, readers do not. Two
-        recordings never interleave, so each revision's old value is what the row held."""
+        """Take the write locks of the staged rows' customers until the transaction ends
+        (PostgreSQL; SQLite writes one transaction at a time anyway): another recording of any
+        of these customers waits, readers and recordings of other customers do not. Two
+        recordings of a customer-month never interleave, so each revision's old value is what
+        the row held.
+
+        The locks are transaction-level advisory locks, one per bucket of customers
+        (customer_id mod LOCK_BUCKETS, in namespace LOCK_NAMESPACE), taken in ascending order
+        so two batches cannot deadlock; a batch holds at most LOCK_BUCKETS of them. It used to
+        be one lock of the whole table, which made every one-row POST wait for every other
+        (issue 14: 195 requests/s at 16 connections)."""
         if self.postgres:
-            self._sql(f"LOCK TABLE {self.usage} IN SHARE ROW EXCLUSIVE MODE")
+            self._sql(
+                "SELECT pg_advisory_xact_lock(%s, b.bucket) FROM (SELECT DISTINCT"
+                f" (customer_id %% {LOCK_BUCKETS})::int AS bucket FROM {self.stage} s"
+                " ORDER BY bucket) b",
+                [LOCK_NAMESPACE],
+            )
 
     def compare(self) -> UsageResult:
         """Keep the staged rows whose value differs from the recorded one (or that have none)
         for write(); count created, updated and unchanged. Call check() first: the rows must
         be good."""
-        self._sql(
-            f"CREATE TEMP TABLE usage_diff AS SELECT s.row_no, s.customer_id, s.year, s.month,"
-            f" s.api_usage AS new_value, u.api_usage AS old_value FROM {self.stage} s"
-            f" LEFT JOIN {self.usage} u ON {_SAME_MONTH}"
-            " WHERE u.id IS NULL OR u.api_usage <> s.api_usage"
+        changed_rows = (
+            "SELECT s.row_no, s.customer_id, s.year, s.month, s.api_usage AS new_value,"
+            f" u.api_usage AS old_value FROM {self.stage} s LEFT JOIN {self.usage} u"
+            f" ON {_SAME_MONTH} WHERE u.id IS NULL OR u.api_usage <> s.api_usage"
         )
+        if self.inline is not None:
+            self.inline_diff = self._rows(changed_rows)
+            changed = len(self.inline_diff)
+            created = sum(1 for row in self.inline_diff if row[5] is None)
+            return UsageResult(
+                created=created, updated=changed - created, unchanged=self.staged - changed
+            )
+        self._sql(f"CREATE TEMP TABLE usage_diff AS {changed_rows}")
         if self.postgres:
             self._sql(f"ANALYZE {self.diff}")
         ((changed, created),) = self._rows(
@@ -282,17 +363,28 @@ class UsageBatch:
         ops = connection.ops
         stamp = ops.adapt_datetimefield_value(now or timezone.now())
         # "WHERE true": SQLite would read the ON of ON CONFLICT as a join's otherwise.
-        self._sql(
+        upsert = (
             f"INSERT INTO {self.usage} (customer_id, year, month, api_usage, created_at,"
-            f" updated_at) SELECT customer_id, year, month, new_value, %s, %s FROM {self.diff}"
+            f" updated_at) SELECT customer_id, year, month, new_value, %s, %s FROM {self.diff} d"
             " WHERE true ON CONFLICT (customer_id, year, month) DO UPDATE"
-            " SET api_usage = excluded.api_usage, updated_at = excluded.updated_at",
-            [stamp, stamp],
+            " SET api_usage = excluded.api_usage, updated_at = excluded.updated_at"
         )
-        self._sql(
+        revision = (
             f"INSERT INTO {UsageRevision._meta.db_table} (usage_id, old_value, new_value,"
             " user_id, source, file_name, created_at)"
-            " SELECT u.id, s.old_value, s.new_value, %s, %s, %s, %s"
+        )
+        if self.postgres:
+            # One statement: the upsert's RETURNING gives each row's id to its revision.
+            self._sql(
+                f"WITH u AS ({upsert} RETURNING id, customer_id, year, month) {revision}"
+                " SELECT u.id, s.old_value, s.new_value, %s, %s, %s, %s"
+                f" FROM {self.diff} s JOIN u ON {_SAME_MONTH} ORDER BY s.row_no",
+                [stamp, stamp, user.pk, source, file_name[:255], stamp],
+            )
+            return result
+        self._sql(upsert, [stamp, stamp])
+        self._sql(
+            f"{revision} SELECT u.id, s.old_value, s.new_value, %s, %s, %s, %s"
             f" FROM {self.diff} s JOIN {self.usage} u ON {_SAME_MONTH} ORDER BY s.row_no",
             [user.pk, source, file_name[:255], stamp],
         )
@@ -322,6 +414,20 @@ def _chunks(rows: Iterable[StagedRow]) -> Iterator[list[StagedRow]]:
     iterator = iter(rows)
     while chunk := list(islice(iterator, CHUNK)):
         yield chunk
+
+
+def _values(rows: list[tuple], columns: tuple[str, ...], *, empty: bool = False) -> str:
+    """`rows` (tuples of ints or None) as a parenthesized subquery with these column names,
+    each a BIGINT; `empty`: no rows (the one row given only types the columns). Only ints are
+    written into the text: int() of each value, never a string from outside."""
+    literal = ", ".join(
+        "(" + ", ".join("NULL" if v is None else str(int(v)) for v in row) + ")" for row in rows
+    )
+    names = ", ".join(
+        f"CAST(column{i} AS BIGINT) AS {name}" for i, name in enumerate(columns, start=1)
+    )
+    where = " WHERE 1 = 0" if empty else ""
+    return f"(SELECT {names} FROM (VALUES {literal}) AS v{where})"
 
 
 def _six(row: StagedRow) -> tuple:
