@@ -20,7 +20,7 @@ whose value changes are written; the others are counted.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from itertools import chain, islice
@@ -32,11 +32,18 @@ from accounts.models import User
 from billing_site.core import periods
 from customers.models import Customer
 from usage.models import Usage, UsageRevision
+from usage.services.batch_sql import (
+    SAME_MONTH,
+    StagedRow,
+    check_sql,
+    chunks,
+    copy_line,
+    six,
+    values,
+)
 from usage.services.rows import (
     DUPLICATE,
     FUTURE_MONTH,
-    MAX_ID,
-    MAX_USAGE,
     OUT_OF_RANGE,
     TEXT,
     UNKNOWN_CUSTOMER,
@@ -47,11 +54,6 @@ from usage.services.rows import (
     usage_row_parse,
 )
 
-# (row number, customer_id, year, month, api_usage[, the value expected now or None]): numbers
-# whose grammar is checked; their ranges are checked here, in SQL.
-StagedRow = tuple[int, ...]
-
-CHUNK = 10_000
 # A batch of at most this many rows is staged as a VALUES list, not a temporary table.
 SMALL = 100
 STAGE_COLUMNS = ("row_no", "customer_id", "year", "month", "api_usage", "expected")
@@ -134,7 +136,7 @@ class UsageBatch:
         """The staged rows, as a table name or a parenthesized VALUES subquery."""
         if self.inline is None:
             return self.stage_table
-        return _values(self.inline or [(0, 0, 0, 0, 0, None)], STAGE_COLUMNS, empty=not self.inline)
+        return values(self.inline or [(0, 0, 0, 0, 0, None)], STAGE_COLUMNS, empty=not self.inline)
 
     @property
     def diff(self) -> str:
@@ -142,7 +144,7 @@ class UsageBatch:
         if self.inline is None:
             return self.diff_table
         rows = self.inline_diff or [(0, 0, 0, 0, 0, None)]
-        return _values(rows, DIFF_COLUMNS, empty=not self.inline_diff)
+        return values(rows, DIFF_COLUMNS, empty=not self.inline_diff)
 
     def __enter__(self) -> UsageBatch:
         if not connection.in_atomic_block:
@@ -173,7 +175,7 @@ class UsageBatch:
         iterator: Iterable[StagedRow] = iter(rows)
         if self.inline is not None:
             room = SMALL + 1 - len(self.inline)
-            head = [_six(row) for row in islice(iterator, room)]
+            head = [six(row) for row in islice(iterator, room)]
             if len(head) < room:  # all of them, and the batch is still small
                 self.inline += head
                 self.staged += len(head)
@@ -198,15 +200,15 @@ class UsageBatch:
             connection.cursor() as cursor,
             cursor.cursor.copy(f"COPY {self.stage} ({columns}) FROM STDIN") as copy,
         ):
-            for chunk in _chunks(rows):
-                copy.write("".join(_copy_line(row) for row in chunk))
+            for chunk in chunks(rows):
+                copy.write("".join(copy_line(row) for row in chunk))
                 self.staged += len(chunk)
 
     def _insert(self, rows: Iterable[StagedRow]) -> None:
         sql = f"INSERT INTO {self.stage} VALUES (%s, %s, %s, %s, %s, %s)"
         with connection.cursor() as cursor:
-            for chunk in _chunks(rows):
-                cursor.executemany(sql, [_six(row) for row in chunk])
+            for chunk in chunks(rows):
+                cursor.executemany(sql, [six(row) for row in chunk])
                 self.staged += len(chunk)
 
     # --- checking --------------------------------------------------------------------------
@@ -217,36 +219,7 @@ class UsageBatch:
         (the later rows, naming the first). Each row gets the first kind that applies, in that
         order. Returns (the errors, at most `cap` rows' worth when capped; how many rows are
         bad). One query however many rows (four SELECTs, one per kind, in a UNION ALL)."""
-        limit = f" ORDER BY s.row_no LIMIT {int(cap)}" if cap else " ORDER BY s.row_no"
-        # Compared, not computed (year * 12 + month): an unchecked year could overflow.
-        future_sql = f"s.year > {today.year} OR (s.year = {today.year} AND s.month > {today.month})"
-        ok = f"({_IN_RANGE}) AND NOT ({future_sql})"
-        customers = Customer._meta.db_table
-        # Each kind's rows as (kind, row, customer_id, year, month, api_usage, first row of a
-        # duplicate, how many rows of that kind).
-        kinds = {
-            "range": "SELECT 'range', s.row_no, s.customer_id, s.year, s.month, s.api_usage,"
-            f" CAST(NULL AS BIGINT), COUNT(*) OVER () FROM {self.stage} s"
-            f" WHERE NOT ({_IN_RANGE}){limit}",
-            "future": "SELECT 'future', s.row_no, s.customer_id, s.year, s.month, s.api_usage,"
-            f" CAST(NULL AS BIGINT), COUNT(*) OVER () FROM {self.stage} s"
-            f" WHERE ({_IN_RANGE}) AND ({future_sql}){limit}",
-            "unknown": "SELECT 'unknown', s.row_no, s.customer_id, s.year, s.month, s.api_usage,"
-            f" CAST(NULL AS BIGINT), COUNT(*) OVER () FROM {self.stage} s"
-            f" LEFT JOIN {customers} c ON c.id = s.customer_id"
-            f" WHERE {ok} AND c.id IS NULL{limit}",
-            "twice": f"WITH ok AS (SELECT s.* FROM {self.stage} s JOIN {customers} c"
-            f" ON c.id = s.customer_id WHERE {ok}),"
-            " firsts AS (SELECT customer_id, year, month, MIN(row_no) AS first_row FROM ok"
-            " GROUP BY customer_id, year, month HAVING COUNT(*) > 1)"
-            " SELECT 'twice', s.row_no, s.customer_id, s.year, s.month, s.api_usage,"
-            " f.first_row, COUNT(*) OVER () FROM ok s JOIN firsts f"
-            " ON f.customer_id = s.customer_id AND f.year = s.year AND f.month = s.month"
-            f" WHERE s.row_no <> f.first_row{limit}",
-        }
-        found = self._rows(
-            " UNION ALL ".join(f"SELECT * FROM ({sql}) AS {kind}" for kind, sql in kinds.items())
-        )
+        found = self._rows(check_sql(self.stage, today=today, cap=cap))
         errors: list[UsageRowError] = []
         counts: dict[str, int] = {}
         for kind, row, customer_id, year, month, api_usage, first, total in found:
@@ -308,7 +281,7 @@ class UsageBatch:
         changed_rows = (
             "SELECT s.row_no, s.customer_id, s.year, s.month, s.api_usage AS new_value,"
             f" u.api_usage AS old_value FROM {self.stage} s LEFT JOIN {self.usage} u"
-            f" ON {_SAME_MONTH} WHERE u.id IS NULL OR u.api_usage <> s.api_usage"
+            f" ON {SAME_MONTH} WHERE u.id IS NULL OR u.api_usage <> s.api_usage"
         )
         if self.inline is not None:
             self.inline_diff = self._rows(changed_rows)
@@ -345,7 +318,7 @@ class UsageBatch:
             "SELECT s.row_no, s.customer_id, c.name, s.year, s.month, s.expected, u.api_usage,"
             f" COUNT(*) OVER () FROM {self.stage} s"
             f" JOIN {Customer._meta.db_table} c ON c.id = s.customer_id"
-            f" LEFT JOIN {self.usage} u ON {_SAME_MONTH}"
+            f" LEFT JOIN {self.usage} u ON {SAME_MONTH}"
             " WHERE u.api_usage <> s.expected OR (u.api_usage IS NULL) <> (s.expected IS NULL)"
             f" ORDER BY s.row_no LIMIT {int(limit)}"
         )
@@ -378,14 +351,14 @@ class UsageBatch:
             self._sql(
                 f"WITH u AS ({upsert} RETURNING id, customer_id, year, month) {revision}"
                 " SELECT u.id, s.old_value, s.new_value, %s, %s, %s, %s"
-                f" FROM {self.diff} s JOIN u ON {_SAME_MONTH} ORDER BY s.row_no",
+                f" FROM {self.diff} s JOIN u ON {SAME_MONTH} ORDER BY s.row_no",
                 [stamp, stamp, user.pk, source, file_name[:255], stamp],
             )
             return result
         self._sql(upsert, [stamp, stamp])
         self._sql(
             f"{revision} SELECT u.id, s.old_value, s.new_value, %s, %s, %s, %s"
-            f" FROM {self.diff} s JOIN {self.usage} u ON {_SAME_MONTH} ORDER BY s.row_no",
+            f" FROM {self.diff} s JOIN {self.usage} u ON {SAME_MONTH} ORDER BY s.row_no",
             [user.pk, source, file_name[:255], stamp],
         )
         return result
@@ -400,41 +373,3 @@ class UsageBatch:
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             return cursor.fetchall()
-
-
-_IN_RANGE = (
-    f"s.customer_id BETWEEN 1 AND {MAX_ID} AND s.year BETWEEN {periods.MIN_YEAR}"
-    f" AND {periods.MAX_YEAR} AND s.month BETWEEN 1 AND 12"
-    f" AND s.api_usage BETWEEN 0 AND {MAX_USAGE}"
-)
-_SAME_MONTH = "u.customer_id = s.customer_id AND u.year = s.year AND u.month = s.month"
-
-
-def _chunks(rows: Iterable[StagedRow]) -> Iterator[list[StagedRow]]:
-    iterator = iter(rows)
-    while chunk := list(islice(iterator, CHUNK)):
-        yield chunk
-
-
-def _values(rows: list[tuple], columns: tuple[str, ...], *, empty: bool = False) -> str:
-    """`rows` (tuples of ints or None) as a parenthesized subquery with these column names,
-    each a BIGINT; `empty`: no rows (the one row given only types the columns). Only ints are
-    written into the text: int() of each value, never a string from outside."""
-    literal = ", ".join(
-        "(" + ", ".join("NULL" if v is None else str(int(v)) for v in row) + ")" for row in rows
-    )
-    names = ", ".join(
-        f"CAST(column{i} AS BIGINT) AS {name}" for i, name in enumerate(columns, start=1)
-    )
-    where = " WHERE 1 = 0" if empty else ""
-    return f"(SELECT {names} FROM (VALUES {literal}) AS v{where})"
-
-
-def _six(row: StagedRow) -> tuple:
-    return tuple(row) if len(row) == 6 else (*row, None)
-
-
-def _copy_line(row: StagedRow) -> str:
-    expected = row[5] if len(row) == 6 else None
-    tail = "\\N" if expected is None else str(expected)
-    return f"{row[0]}\t{row[1]}\t{row[2]}\t{row[3]}\t{row[4]}\t{tail}\n"
