@@ -25,6 +25,7 @@ from bills.models_documents import (  # noqa: F401 (the app's models)
 from bills.models_jobs import Job, JobKind, JobStatus  # noqa: F401 (the app's model)
 from bills.models_outbox import Delivery, DeliveryStatus  # noqa: F401 (the app's model)
 from bills.models_payments import Payment, PaymentStanding  # noqa: F401 (the app's model)
+from bills.models_tally import BillTally  # noqa: F401 (the app's model)
 
 if TYPE_CHECKING:
     from bills.services.history import HistoryEntry

@@ -27,6 +27,7 @@ from functools import cached_property
 from django.db.models import Count, Q, QuerySet
 
 from bills.models import Bill
+from bills.tally import tally_covers, tally_periods
 
 # bill_list's order; only a queryset in exactly this order is paged by period.
 DEFAULT_ORDER = ("-year", "-month", "customer__name", "-id")
@@ -55,6 +56,8 @@ class NarrowPages:
         self.bills = bills
 
     def count(self) -> int:
+        if tally_covers(self.bills):
+            return sum(n for _, _, n in tally_periods())
         return self.bills.count()
 
     def __len__(self) -> int:
@@ -81,7 +84,10 @@ class PeriodPages:
 
     @cached_property
     def periods(self) -> list[tuple[int, int, int]]:
-        """(year, month, rows of the list) of each period with rows, newest first."""
+        """(year, month, rows of the list) of each period with rows, newest first; from the
+        tally (bills.tally) when the list is every bill."""
+        if tally_covers(self.bills):
+            return tally_periods()
         rows = (
             self.bills.order_by()
             .values_list("year", "month")

@@ -19,6 +19,7 @@ from django.db.models.functions import Coalesce
 
 from billing_site.core.money import PRECISION, money_totals_of, round_to_cents
 from bills.models import OWED_STATUSES, Bill, BillAction, Delivery, Payment, Status, live_q
+from bills.tally import tally_covers, tally_statuses
 from customers.models import CustomerTerms
 from usage.models import Usage
 
@@ -144,12 +145,13 @@ def bill_status_totals(*, bills: QuerySet[Bill] | None = None) -> list[dict]:
     """Each status, in the lifecycle's order, as {"value", "label", "count", "amount", "paid"}:
     how many of `bills` (default: every bill) have it, their exact total amount and the exact
     total of the payments recorded against them (Decimal, on PostgreSQL and SQLite alike:
-    core.money.money_totals_of). One grouped query."""
-    found = money_totals_of(
-        Bill.objects.all() if bills is None else bills,
-        key="status",
-        amounts=("overage_amount", "amount_paid"),
-    )
+    core.money.money_totals_of). One grouped query: of the tally (bills.tally) when `bills` is
+    every bill, on PostgreSQL."""
+    bills = Bill.objects.all() if bills is None else bills
+    if tally_covers(bills):
+        found = tally_statuses()
+    else:
+        found = money_totals_of(bills, key="status", amounts=("overage_amount", "amount_paid"))
     zero = Decimal("0")
     return [
         {

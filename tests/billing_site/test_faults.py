@@ -385,15 +385,16 @@ def test_a_usage_batch_cut_off_mid_write_stores_nothing_and_answers_503(processe
 
     answers: list[tuple[int, bytes]] = []
     revisions = UsageRevision._meta.db_table
-    # The revisions' insert waits for the test's lock: the batch's usage rows are written in
-    # the request's open transaction when its connection is terminated.
+    # The batch's one write statement (the usage upsert feeding the revisions' insert) waits
+    # for the test's lock on the revisions table: the request's transaction has staged and
+    # checked the rows (it holds a transaction id) when its connection is terminated.
     with _table_locked(revisions):
         post = threading.Thread(
             target=lambda: answers.append(http(base, "POST", "/api/usage", batch, token))
         )
         post.start()
         pid, written = processes.until(
-            lambda: _waiting_writer(f"INSERT INTO %{revisions}%"),
+            lambda: _waiting_writer(f"WITH u AS (INSERT INTO %{revisions}%"),
             "the batch to write its usage rows",
             timeout=30,
         )

@@ -64,6 +64,7 @@ SAME_MONTH = "u.customer_id = s.customer_id AND u.year = s.year AND u.month = s.
 
 
 def chunks(rows: Iterable[StagedRow]) -> Iterator[list[StagedRow]]:
+    """`rows` in lists of at most CHUNK, consumed as they come."""
     iterator = iter(rows)
     while chunk := list(islice(iterator, CHUNK)):
         yield chunk
@@ -84,10 +85,12 @@ def values(rows: list[tuple], columns: tuple[str, ...], *, empty: bool = False) 
 
 
 def six(row: StagedRow) -> tuple:
+    """The row with its sixth value, `expected` (None when the row has five)."""
     return tuple(row) if len(row) == 6 else (*row, None)
 
 
 def copy_line(row: StagedRow) -> str:
+    """The row as one line of COPY's text format (tab-separated, \\N for no `expected`)."""
     expected = row[5] if len(row) == 6 else None
     tail = "\\N" if expected is None else str(expected)
     return f"{row[0]}\t{row[1]}\t{row[2]}\t{row[3]}\t{row[4]}\t{tail}\n"
