@@ -7,6 +7,7 @@ plain GROUP BY of the bills too."""
 
 from __future__ import annotations
 
+import importlib
 from decimal import Decimal
 
 import pytest
@@ -30,6 +31,8 @@ from bills.services import (
 )
 from bills.tally import tally_compact, tally_covers, tally_periods, tally_statuses
 from tests.factories import CustomerFactory, UsageFactory, make_bill
+
+FOLD_EVERY = importlib.import_module("bills.migrations.0017_bill_tally").FOLD_EVERY
 
 pytestmark = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="PostgreSQL's triggers keep the tally"
@@ -117,6 +120,14 @@ def test_compacting_folds_the_rows_and_keeps_the_figures(finance, sales):
         (year, month, "approved", 3),
         (year, month, "draft", 1),
     ]
+
+
+def test_the_tally_stays_a_few_hundred_rows_however_many_changes(finance):
+    bill = make_bill(finance=finance)
+    for i in range(3 * FOLD_EVERY // 2):  # 300 change rows, at two per update
+        Bill.objects.filter(pk=bill.pk).update(status="approved" if i % 2 == 0 else "draft")
+    assert BillTally.objects.count() <= FOLD_EVERY + 2  # folded on the way
+    assert _tallied() == _live()
 
 
 def test_a_truncate_empties_the_tally(finance):
