@@ -44,7 +44,7 @@ from bills.serializers import (
     JobSerializer,
     VersionOnlySerializer,
 )
-from bills.serializers_rows import bill_list_rows
+from bills.serializers_rows import bill_list_rows, related_or_none
 
 TAGS = ["bills"]
 
@@ -67,17 +67,10 @@ def _parse(serializer_class, request) -> dict:
 BILL_CSV_HEADER = [*BillSummarySerializer.Meta.fields, "billing_address"]
 
 
-def _related(obj, name: str):
-    try:
-        return getattr(obj, name) if obj is not None else None
-    except AttributeError:  # a reverse one-to-one with no row
-        return None
-
-
 def _csv_row(b) -> list:
-    invoice = _related(b, "invoice")
-    credit_note = _related(invoice, "credit_note")
-    replaced_by = _related(b, "replaced_by")
+    invoice = related_or_none(b, "invoice")
+    credit_note = related_or_none(invoice, "credit_note")
+    replaced_by = related_or_none(b, "replaced_by")
     values = {
         "id": b.pk,
         "customer_id": b.customer_id,

@@ -35,7 +35,9 @@ def _when(value: datetime | None) -> str | None:
     return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
-def _related(obj, name: str):
+def related_or_none(obj, name: str):
+    """obj.name, or None when obj is None or the relation has no row (a reverse one-to-one:
+    Bill.replaced_by, Invoice.credit_note)."""
     try:
         return getattr(obj, name) if obj is not None else None
     except AttributeError:  # a reverse one-to-one with no row (Bill.replaced_by)
@@ -49,9 +51,9 @@ def bill_list_rows(bills: Iterable[Bill]) -> list[dict]:
     their places, dates ISO 8601, as in the rest of the API (SPEC "JSON API")."""
     rows = []
     for b in bills:
-        invoice = _related(b, "invoice")
-        credit_note = _related(invoice, "credit_note")
-        replaced_by = _related(b, "replaced_by")
+        invoice = related_or_none(b, "invoice")
+        credit_note = related_or_none(invoice, "credit_note")
+        replaced_by = related_or_none(b, "replaced_by")
         balance_due = b.balance_due
         rows.append(
             {
