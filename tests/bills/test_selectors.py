@@ -8,6 +8,7 @@ import pytest
 
 from bills.models import Bill, Status
 from bills.selectors import bill_get, bill_list, bill_status_totals
+from bills.services import bill_approve
 from tests.factories import MONTH, YEAR, CustomerFactory, make_bill
 from usage.models import Usage
 
@@ -109,11 +110,28 @@ def test_bill_status_totals_of_some_bills(finance, django_assert_num_queries):
     }
 
 
-def test_bill_get_with_or_without_its_history(finance, customer, django_assert_num_queries):
+def test_bill_get_with_or_without_its_history(
+    finance, sales, customer, unmanaged_customer, django_assert_num_queries
+):
     bill = make_bill(customer=customer, finance=finance)
-    with django_assert_num_queries(4):  # the bill, its history, its payments, its emails
+    # the bill, its history, its payments, its emails, the people named on it (the CSM)
+    with django_assert_num_queries(5):
         full = bill_get(bill.pk)
         assert [a.action for a in full.actions.all()] == ["created"]
+        assert (full.customer.csm.name, full.csm_approved_by, full.sales_approved_by) == (
+            customer.csm.name,
+            None,
+            None,
+        )
+    approved = bill_approve(
+        bill=make_bill(customer=unmanaged_customer, finance=finance), user=sales
+    )
+    with django_assert_num_queries(5):  # one query for the people, however many
+        full = bill_get(approved.pk)
+        assert (full.customer.csm, full.sales_approved_by.name) == (None, sales.name)
+    unnamed = make_bill(customer=unmanaged_customer, finance=finance, year=2024, month=1)
+    with django_assert_num_queries(4):  # nobody named: no query for them
+        assert bill_get(unnamed.pk).customer.csm is None
     with django_assert_num_queries(1):
         row = bill_get(bill.pk, history=False)
         assert (row.customer.name, row.usage_changed) == ("Acme Corp", False)

@@ -136,9 +136,10 @@ def test_bill_page_runs_a_fixed_number_of_queries(
         bill_reject(bill=bill, user=sales, comment="no")
         bill_revert(bill=bill, user=csm, comment="yes")
     client = page_as(sales)
-    # session, user, the bill with its history and its payments, the month's usage history
-    # (suspicious usage), the navigation's count of the viewer's queue
-    with django_assert_max_num_queries(8):
+    # session, user, the bill with its history, its payments, its emails and the people named
+    # on it, the month's usage history (suspicious usage), the navigation's count of the
+    # viewer's queue
+    with django_assert_max_num_queries(9):
         response = client.get(f"/bills/{bill.pk}")
     assert response.content.decode().count('<li class="event') == 21
 
