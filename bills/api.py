@@ -22,7 +22,6 @@ from billing_site.core.api import (
     StrictSerializer,
     csv_response,
     error_responses,
-    iso_datetime,
 )
 from billing_site.core.errors import DomainError
 from billing_site.core.filters import FilterSetBackend
@@ -44,7 +43,7 @@ from bills.serializers import (
     JobSerializer,
     VersionOnlySerializer,
 )
-from bills.serializers_rows import bill_list_rows, related_or_none
+from bills.serializers_rows import bill_list_rows, bill_summary_row, related_or_none
 
 TAGS = ["bills"]
 
@@ -67,38 +66,20 @@ def _parse(serializer_class, request) -> dict:
 BILL_CSV_HEADER = [*BillSummarySerializer.Meta.fields, "billing_address"]
 
 
+def _csv_cell(value):
+    # A JSON value as a CSV cell: null is an empty cell, a flag "true" or "false".
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value
+
+
 def _csv_row(b) -> list:
+    # The list's JSON fields (serializers_rows.bill_summary_row), then the invoice's address.
     invoice = related_or_none(b, "invoice")
-    credit_note = related_or_none(invoice, "credit_note")
-    replaced_by = related_or_none(b, "replaced_by")
-    values = {
-        "id": b.pk,
-        "customer_id": b.customer_id,
-        "customer_name": b.customer.name,
-        "year": b.year,
-        "month": b.month,
-        "api_usage": b.api_usage,
-        "monthly_api_limit": b.monthly_api_limit,
-        "overage_units": b.overage_units,
-        "overage_unit_cost": b.overage_unit_cost,
-        "overage_amount": b.overage_amount,
-        "currency": b.currency,
-        "status": b.status,
-        "approvals_needed": b.approvals_needed,
-        "invoice_number": invoice.number if invoice else "",
-        "issued_on": invoice.issued_on.isoformat() if invoice else "",
-        "due_on": invoice.due_on.isoformat() if invoice else "",
-        "amount_paid": b.amount_paid,
-        "balance_due": "" if b.balance_due is None else b.balance_due,
-        "overdue": "true" if b.overdue else "false",
-        "credit_note_number": credit_note.number if credit_note else "",
-        "replaces_id": b.replaces_id or "",
-        "replaced_by_id": replaced_by.pk if replaced_by else "",
-        "created_at": iso_datetime(b.created_at),
-        "updated_at": iso_datetime(b.updated_at),
-        "billing_address": invoice.bill_to_address if invoice else b.customer.billing_address,
-    }
-    return [values[name] for name in BILL_CSV_HEADER]
+    address = invoice.bill_to_address if invoice else b.customer.billing_address
+    return [*(_csv_cell(v) for v in bill_summary_row(b).values()), address]
 
 
 class FilteredBillsView(GenericAPIView):

@@ -44,49 +44,54 @@ def related_or_none(obj, name: str):
         return None
 
 
+def bill_summary_row(b: Bill) -> dict:
+    """One bill as BillSummarySerializer gives it (the CSV export's columns too): a dict in
+    BillSummarySerializer.Meta.fields' order, the bill read as bill_list() reads it."""
+    invoice = related_or_none(b, "invoice")
+    credit_note = related_or_none(invoice, "credit_note")
+    replaced_by = related_or_none(b, "replaced_by")
+    return {
+        "id": b.pk,
+        "customer_id": b.customer_id,
+        "customer_name": b.customer.name,
+        "year": b.year,
+        "month": b.month,
+        "api_usage": b.api_usage,
+        "monthly_api_limit": b.monthly_api_limit,
+        "overage_units": b.overage_units,
+        "overage_unit_cost": _money(b.overage_unit_cost, UNIT_COST),
+        "overage_amount": _money(b.overage_amount),
+        "currency": b.currency,
+        "status": b.status,
+        "approvals_needed": b.approvals_needed,
+        "invoice_number": invoice.number if invoice else None,
+        "issued_on": invoice.issued_on.isoformat() if invoice else None,
+        "due_on": invoice.due_on.isoformat() if invoice else None,
+        "amount_paid": _money(b.amount_paid),
+        "balance_due": _money(b.balance_due),
+        "overdue": bool(b.overdue),
+        "credit_note_number": credit_note.number if credit_note else None,
+        "replaces_id": b.replaces_id,
+        "replaced_by_id": replaced_by.pk if replaced_by else None,
+        "created_at": _when(b.created_at),
+        "updated_at": _when(b.updated_at),
+    }
+
+
 def bill_list_rows(bills: Iterable[Bill]) -> list[dict]:
     """Each bill as BillSerializer gives it (a dict in BillSerializer.Meta.fields' order): the
     bills as bill_list() reads them (customer, invoice, credit note and replacement joined,
     current usage and terms annotated), so no row costs a query. Amounts are strings with
     their places, dates ISO 8601, as in the rest of the API (SPEC "JSON API")."""
-    rows = []
-    for b in bills:
-        invoice = related_or_none(b, "invoice")
-        credit_note = related_or_none(invoice, "credit_note")
-        replaced_by = related_or_none(b, "replaced_by")
-        balance_due = b.balance_due
-        rows.append(
-            {
-                "id": b.pk,
-                "customer_id": b.customer_id,
-                "customer_name": b.customer.name,
-                "year": b.year,
-                "month": b.month,
-                "api_usage": b.api_usage,
-                "monthly_api_limit": b.monthly_api_limit,
-                "overage_units": b.overage_units,
-                "overage_unit_cost": _money(b.overage_unit_cost, UNIT_COST),
-                "overage_amount": _money(b.overage_amount),
-                "currency": b.currency,
-                "status": b.status,
-                "approvals_needed": b.approvals_needed,
-                "invoice_number": invoice.number if invoice else None,
-                "issued_on": invoice.issued_on.isoformat() if invoice else None,
-                "due_on": invoice.due_on.isoformat() if invoice else None,
-                "amount_paid": _money(b.amount_paid),
-                "balance_due": _money(balance_due),
-                "overdue": bool(b.overdue),
-                "credit_note_number": credit_note.number if credit_note else None,
-                "replaces_id": b.replaces_id,
-                "replaced_by_id": replaced_by.pk if replaced_by else None,
-                "created_at": _when(b.created_at),
-                "updated_at": _when(b.updated_at),
-                "usage_changed": bool(b.usage_changed),
-                "terms_changed": bool(b.terms_changed),
-                "usage_changed_after_sending": bool(b.usage_changed_after_sending),
-                "usage_difference": b.usage_difference,
-                "computed_at": _when(b.computed_at),
-                "version": b.version,
-            }
-        )
-    return rows
+    return [
+        {
+            **bill_summary_row(b),
+            "usage_changed": bool(b.usage_changed),
+            "terms_changed": bool(b.terms_changed),
+            "usage_changed_after_sending": bool(b.usage_changed_after_sending),
+            "usage_difference": b.usage_difference,
+            "computed_at": _when(b.computed_at),
+            "version": b.version,
+        }
+        for b in bills
+    ]
