@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from decimal import Decimal
+from decimal import Context, Decimal
 
 from django.utils import timezone
 
@@ -22,9 +22,14 @@ CENTS = Decimal("0.01")
 UNIT_COST = Decimal("0.000001")  # Bill.overage_unit_cost's 6 places
 
 
+# Room for the largest amount (27 integer digits and 6 places), as DRF's DecimalField gives its
+# quantize a context of the field's max_digits; the default 28 digits would refuse it.
+_EXACT = Context(prec=40)
+
+
 def _money(value: Decimal | None, places: Decimal = CENTS) -> str | None:
     # DRF's DecimalField: quantized to the field's places, written with "{:f}".
-    return None if value is None else f"{value.quantize(places):f}"
+    return None if value is None else f"{value.quantize(places, context=_EXACT):f}"
 
 
 def _when(value: datetime | None) -> str | None:
