@@ -11,11 +11,9 @@ fails that test.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
 from decimal import Context, Decimal
 
-from django.utils import timezone
-
+from billing_site.core.api import iso_datetime
 from bills.models import Bill
 
 CENTS = Decimal("0.01")
@@ -30,14 +28,6 @@ _EXACT = Context(prec=40)
 def _money(value: Decimal | None, places: Decimal = CENTS) -> str | None:
     # DRF's DecimalField: quantized to the field's places, written with "{:f}".
     return None if value is None else f"{value.quantize(places, context=_EXACT):f}"
-
-
-def _when(value: datetime | None) -> str | None:
-    # DRF's DateTimeField (ISO 8601): in the current time zone, "+00:00" written as "Z".
-    if not value:
-        return None
-    text = timezone.localtime(value).isoformat() if timezone.is_aware(value) else value.isoformat()
-    return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
 def related_or_none(obj, name: str):
@@ -78,8 +68,8 @@ def bill_summary_row(b: Bill) -> dict:
         "credit_note_number": credit_note.number if credit_note else None,
         "replaces_id": b.replaces_id,
         "replaced_by_id": replaced_by.pk if replaced_by else None,
-        "created_at": _when(b.created_at),
-        "updated_at": _when(b.updated_at),
+        "created_at": iso_datetime(b.created_at),
+        "updated_at": iso_datetime(b.updated_at),
     }
 
 
@@ -95,7 +85,7 @@ def bill_list_rows(bills: Iterable[Bill]) -> list[dict]:
             "terms_changed": bool(b.terms_changed),
             "usage_changed_after_sending": bool(b.usage_changed_after_sending),
             "usage_difference": b.usage_difference,
-            "computed_at": _when(b.computed_at),
+            "computed_at": iso_datetime(b.computed_at),
             "version": b.version,
         }
         for b in bills
