@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db.models import QuerySet
+from django.db.models.functions import Upper
 
 from customers.models import TERMS_FIELDS, Customer, CustomerTerms
 
@@ -77,3 +78,32 @@ def customer_terms_of_month(
                 id=version["id"], **{name: version[name] for name in TERMS_FIELDS}
             )
     return in_force
+
+
+def customer_suggestions(text: str, *, limit: int = 20) -> list[Customer]:
+    """Up to `limit` customers for a customer field's suggestions: those whose name holds
+    `text` (any case), by name in any case (then id), the customer whose number `text` is
+    (digits, with or without "#") first; for a blank text, the first customers by name. Two
+    queries at most.
+
+    The matches are found through the names' trigram index (customers migration 0007) and
+    sorted: ordered by the name column itself, PostgreSQL would walk the name index instead
+    and read every customer when few or none match (54 ms for none at 100,000 customers)."""
+    text = text.strip()
+    numbered: list[Customer] = []
+    number = text.removeprefix("#").strip()
+    if number.isdigit() and len(number) <= 18:
+        numbered = list(Customer.objects.only("id", "name").filter(pk=int(number)))
+    named = Customer.objects.only("id", "name").order_by("name", "id")
+    if text:
+        named = named.filter(name__icontains=text).order_by(Upper("name"), "name", "id")
+    found = numbered + [c for c in named[:limit] if not numbered or c.pk != numbered[0].pk]
+    return found[:limit]
+
+
+def customer_by_name(name: str, *, limit: int = 2) -> list[Customer]:
+    """The customers named exactly `name` (any case), at most `limit` of them, by id: one
+    means the name is unambiguous."""
+    return list(
+        Customer.objects.only("id", "name").filter(name__iexact=name).order_by("id")[:limit]
+    )

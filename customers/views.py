@@ -1,14 +1,20 @@
 """Customer pages: the searchable list and one customer's usage and bills."""
 
 from django.core.paginator import Paginator
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from billing_site.core.filters import filter_for_page
 from bills.selectors import bill_list_of_customer
 from customers.filters import CustomerPageFilterSet
-from customers.selectors import customer_get, customer_list, customer_terms_list
+from customers.forms import CustomerField, customer_options
+from customers.selectors import (
+    customer_get,
+    customer_list,
+    customer_suggestions,
+    customer_terms_list,
+)
 from usage.analysis import usage_customer_months, usage_level
 from usage.charts import NARROW, WIDE, usage_chart
 from usage.selectors import usage_months, with_current_usage
@@ -49,3 +55,14 @@ def customer_detail(request, pk: int):
         "terms": customer_terms_list(customer_id=customer.pk),
     }
     return render(request, "customers/detail.html", context)
+
+
+@require_GET
+def customer_suggest(request):
+    """The <option>s of a customer field's <datalist> (customers.forms.CustomerInput): up to 20
+    customers whose name holds the typed text, or whose number it is. The text is the `q`
+    parameter, or the one named by `from` (the form field's own name, as htmx sends it). Any
+    signed-in user: the /customers page lists the same names."""
+    source = request.GET.get("from") or "q"
+    text = request.GET.get(source, "")[: CustomerField.MAX_LENGTH]
+    return HttpResponse(customer_options(customer_suggestions(text)))

@@ -5,35 +5,11 @@ from __future__ import annotations
 import calendar
 
 from django import forms
-from django.forms.utils import flatatt
-from django.utils.html import format_html, format_html_join
 
 from billing_site.core import periods
-from customers.models import Customer
+from customers.forms import CustomerField
 from usage.csv_import import MAX_BYTES, MAX_ROWS, too_big_message
 from usage.services import TEXT, UsageRow, UsageRowError, usage_row_parse
-
-
-class CustomerSelect(forms.Select):
-    """A <select> rendered in Python: Django renders each option through a template, which
-    takes seconds for the 10,000 customers a desk can have; this takes milliseconds."""
-
-    def render(self, name, value, attrs=None, renderer=None):
-        selected = "" if value is None else str(value)
-        options = format_html_join(
-            "",
-            '<option value="{}"{}>{}</option>',
-            (
-                (key, " selected" if str(key) == selected else "", label)
-                for key, label in self.choices
-            ),
-        )
-        return format_html(
-            '<select name="{}"{}>{}</select>',
-            name,
-            flatatt(self.build_attrs(self.attrs, attrs)),
-            options,
-        )
 
 
 class UsageEntryForm(forms.Form):
@@ -43,11 +19,9 @@ class UsageEntryForm(forms.Form):
     an IntegerField would take it as 250. The future and unknown customers are the service's
     call (`add_row_errors`)."""
 
-    customer = forms.ModelChoiceField(
+    customer = CustomerField(
         label="Customer",
-        queryset=Customer.objects.only("id", "name").order_by("name", "id"),
-        empty_label="Choose…",
-        widget=CustomerSelect,
+        help_text="Type part of the name and choose, or the customer's number.",
     )
     year = forms.CharField(label="Year", widget=forms.TextInput(attrs={"inputmode": "numeric"}))
     month = forms.ChoiceField(
@@ -71,7 +45,6 @@ class UsageEntryForm(forms.Form):
         year, month = periods.last_ended_month()
         kwargs.setdefault("initial", {"year": year, "month": month})
         super().__init__(*args, prefix="entry", **kwargs)
-        self.fields["customer"].label_from_instance = lambda customer: customer.name
 
     def clean(self):
         data = super().clean()

@@ -73,6 +73,11 @@ LISTS: dict[str, tuple[Ask, ...]] = {
     ),
     # A customer's page lists its bills (every one, void ones too) and its terms versions.
     "customers/<int:pk>": (Ask("sales", "customer_bills", "/customers/{customer}"),),
+    # A customer field's suggestions: at most 20 names holding the text, or a number's customer.
+    "customers/suggest": (
+        Ask("sales", "customers", "/customers/suggest?q=Customer"),
+        Ask("sales", "customers", "/customers/suggest?q=1"),
+    ),
     "usage": (
         Ask("finance", "month", f"/usage?{PAST}"),
         Ask("finance", "month", "/usage"),  # the month in progress: the projection

@@ -140,6 +140,7 @@ ROUTES: dict[str, dict[str, dict[str, str]]] = {
     "profile": {"GET": READ, "POST": READ},
     "customers": {"GET": READ},
     "customers/<int:pk>": {"GET": READ},
+    "customers/suggest": {"GET": READ},
     "dashboard": {"GET": READ},
     "dashboard/awaiting": {"GET": READ},
     "bills/generate": {"POST": FINANCE},

@@ -110,11 +110,20 @@ def test_confirming_flags_the_bills_computed_from_older_usage(page, login, finan
 
 
 def test_finance_records_one_month_by_hand(page, login, finance):
+    # More customers than the box suggests before anything is typed (20), Acme not among them.
+    CustomerFactory.create_batch(21, name="Aardvark Ltd")
     acme = CustomerFactory(name="Acme Corp")
     login(finance)
     page.goto("/usage/record")
     form = page.get_by_role("form", name="One month")
-    form.get_by_label("Customer").select_option(label="Acme Corp")
+    suggested = page.locator("#id_entry-customer-options option")
+    expect(suggested).to_have_count(20)
+    expect(suggested.first).to_have_attribute("value", re.compile(r"^Aardvark Ltd \(#\d+\)$"))
+    # Typing part of the name asks the server for the customers whose name holds it.
+    form.get_by_label("Customer").press_sequentially("cme c")
+    expect(suggested).to_have_count(1)
+    expect(suggested).to_have_attribute("value", f"Acme Corp (#{acme.pk})")
+    form.get_by_label("Customer").fill(f"Acme Corp (#{acme.pk})")  # what choosing it types
     form.get_by_label("Year").fill("2025")
     form.get_by_label("Month").select_option(label="March")
     form.get_by_label("API usage").fill("1250000")
@@ -134,7 +143,7 @@ def test_replacing_a_recorded_month_asks_first_and_names_old_and_new(page, login
     login(finance)
     page.goto("/usage/record")
     form = page.get_by_role("form", name="One month")
-    form.get_by_label("Customer").select_option(label="Acme Corp")
+    form.get_by_label("Customer").fill("Acme Corp")  # an exact name needs no choosing
     form.get_by_label("Year").fill("2025")
     form.get_by_label("Month").select_option(label="March")
     form.get_by_label("API usage").fill("15000")
@@ -156,7 +165,7 @@ def test_a_count_typed_with_a_separator_is_refused_on_its_field(page, login, fin
     login(finance)
     page.goto("/usage/record")
     form = page.get_by_role("form", name="One month")
-    form.get_by_label("Customer").select_option(label="Acme Corp")
+    form.get_by_label("Customer").fill("Acme Corp")  # an exact name needs no choosing
     form.get_by_label("Year").fill("2025")
     form.get_by_label("Month").select_option(label="March")
     form.get_by_label("API usage").fill("250.000")

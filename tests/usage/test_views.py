@@ -89,15 +89,21 @@ def test_anonymous_visitor_is_sent_to_welcome(client, customer):
 
 
 def test_finance_gets_both_forms(fiona, customer):
-    CustomerFactory(name="Globex")
+    globex = CustomerFactory(name="Globex")
     response = fiona.get(URL)
     assert response.status_code == 200
     html = response.content.decode()
     assert html.startswith("<!doctype html>") and "<h1>Record usage</h1>" in html
     for label in ("Customer", "Year", "Month", "API usage", "CSV file"):
         assert f">{label}</label>" in html, label
-    customers = re.search(r'<select name="entry-customer".*?</select>', html, re.S).group(0)
-    assert re.findall(r">([^<]+)</option>", customers) == ["Choose…", "Acme Corp", "Globex"]
+    # A box that suggests customers as you type, starting with the first ones by name.
+    box = re.search(r'<input type="text" name="entry-customer"[^>]*>', html).group(0)
+    assert 'list="id_entry-customer-options"' in box and 'hx-get="/customers/suggest' in box
+    suggested = re.search(r'<datalist id="id_entry-customer-options">.*?</datalist>', html, re.S)
+    assert re.findall(r'<option value="([^"]+)">', suggested.group(0)) == [
+        f"Acme Corp (#{customer.pk})",
+        f"Globex (#{globex.pk})",
+    ]
     assert 'enctype="multipart/form-data"' in html and 'accept=".csv,text/csv"' in html
     assert 'href="/usage/record/template.csv"' in html
     assert "customer_id,year,month,api_usage" in html
@@ -208,8 +214,9 @@ def test_recording_the_same_total_again_says_nothing_changed(fiona, customer):
         ({"api_usage": ""}, "api_usage", "This field is required."),
         ({"year": 1999}, "year", "“1999” is out of range: enter a year between 2000 and 2999."),
         ({"month": 13}, "month", "Select a valid choice. 13 is not one of the available choices."),
-        ({"customer": 999_999}, "customer", "Select a valid choice."),
-        ({"customer": 2**70}, "customer", "Select a valid choice."),
+        ({"customer": 999_999}, "customer", "There is no customer #999999."),
+        ({"customer": 2**70}, "customer", f"There is no customer #{2**70}."),
+        ({"customer": "Nobody"}, "customer", "No customer is named “Nobody”"),
         ({"customer": ""}, "customer", "This field is required."),
     ],
 )
