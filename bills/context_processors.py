@@ -12,9 +12,12 @@ def approval_queue(request) -> dict:
     "Dashboard" link; None for a visitor with no queue (Finance, anonymous).
 
     Lazy and asked once: the COUNT query runs only when a template shows it (the pages that
-    render base.html's navigation, not the htmx fragments), however often it is used there.
+    render base.html's navigation, not the htmx fragments), however often it is used there;
+    none when the view already counted the queue (`request.awaiting_count`).
     """
     user = getattr(request, "user", None)
     if not has_queue(user):
         return {"awaiting_count": None}
-    return {"awaiting_count": cache(lambda: bill_awaiting_count(user))}
+    # The dashboard showing exactly the queue has counted it already (bills.views.dashboard).
+    known = getattr(request, "awaiting_count", None)
+    return {"awaiting_count": cache(lambda: bill_awaiting_count(user) if known is None else known)}

@@ -37,13 +37,21 @@ BACKWARDS = ("-customer__name", "id")
 SMALL_PERIOD = 2_000
 
 
-def bill_pages(bills: QuerySet[Bill]) -> PeriodPages | NarrowPages:
+def bill_pages(
+    bills: QuerySet[Bill], *, periods: list[tuple[int, int, int]] | None = None
+) -> PeriodPages | NarrowPages:
     """What to paginate for `bills` (a filtered, ordered bill_list queryset): a PeriodPages
     when it is in the default order (and not DISTINCT, whose count a grouped count would not
-    give), else a NarrowPages."""
-    if tuple(bills.query.order_by) == DEFAULT_ORDER and not bills.query.distinct:
-        return PeriodPages(bills)
-    return NarrowPages(bills)
+    give), else a NarrowPages. `periods`, when the caller already counted `bills` per period
+    (selectors.bill_list_totals, not for a DISTINCT list), saves the count's query."""
+    if bills.query.distinct:
+        return NarrowPages(bills)
+    if tuple(bills.query.order_by) == DEFAULT_ORDER:
+        pages = PeriodPages(bills)
+        if periods is not None:
+            pages.periods = periods  # the cached_property's value
+        return pages
+    return NarrowPages(bills, count=None if periods is None else sum(n for *_, n in periods))
 
 
 class NarrowPages:
@@ -52,13 +60,17 @@ class NarrowPages:
 
     ordered = True
 
-    def __init__(self, bills: QuerySet[Bill]):
+    def __init__(self, bills: QuerySet[Bill], *, count: int | None = None):
         self.bills = bills
+        self._count = count
 
     def count(self) -> int:
-        if tally_covers(self.bills):
-            return sum(n for _, _, n in tally_periods())
-        return self.bills.count()
+        if self._count is None:
+            if tally_covers(self.bills):
+                self._count = sum(n for _, _, n in tally_periods())
+            else:
+                self._count = self.bills.count()
+        return self._count
 
     def __len__(self) -> int:
         return self.count()

@@ -19,7 +19,7 @@ from django.db.models.functions import Coalesce
 
 from billing_site.core.money import PRECISION, money_totals_of, round_to_cents
 from bills.models import OWED_STATUSES, Bill, BillAction, Delivery, Payment, Status, live_q
-from bills.tally import tally_covers, tally_statuses
+from bills.tally import tally_covers, tally_periods, tally_statuses
 from customers.models import CustomerTerms
 from usage.models import Usage
 
@@ -196,9 +196,38 @@ def bill_status_totals(*, bills: QuerySet[Bill] | None = None) -> list[dict]:
     every bill, on PostgreSQL."""
     bills = Bill.objects.all() if bills is None else bills
     if tally_covers(bills):
-        found = tally_statuses()
-    else:
-        found = money_totals_of(bills, key="status", amounts=("overage_amount", "amount_paid"))
+        return _status_rows(tally_statuses())
+    return _status_rows(money_totals_of(bills, key="status", amounts=_AMOUNTS))
+
+
+def bill_list_totals(
+    bills: QuerySet[Bill],
+) -> tuple[list[tuple[int, int, int]], list[dict]]:
+    """(periods, statuses) of `bills`: (year, month, how many) of each period with bills,
+    newest first (what bills.paging.PeriodPages counts a list by), and each status as
+    bill_status_totals gives it. One grouped query (by period and status) for both, where the
+    dashboard asked one for each (issue 14: each reads every bill of a filtered list, 60 ms
+    for the 90,000 drafts of a Sales queue at 100,000 customers); two small queries of the
+    tally when `bills` is every bill, on PostgreSQL."""
+    if tally_covers(bills):
+        return tally_periods(), _status_rows(tally_statuses())
+    found = money_totals_of(bills, key=("year", "month", "status"), amounts=_AMOUNTS)
+    per_period: dict[tuple[int, int], int] = {}
+    per_status: dict[str, tuple[int, tuple[Decimal, Decimal]]] = {}
+    zero = Decimal("0")
+    with localcontext(prec=PRECISION):
+        for (year, month, status), (n, (amount, paid)) in found.items():
+            per_period[(year, month)] = per_period.get((year, month), 0) + n
+            count, (total, total_paid) = per_status.get(status, (0, (zero, zero)))
+            per_status[status] = (count + n, (total + amount, total_paid + paid))
+    periods = [(y, m, n) for (y, m), n in sorted(per_period.items(), reverse=True) if n]
+    return periods, _status_rows(per_status)
+
+
+_AMOUNTS = ("overage_amount", "amount_paid")
+
+
+def _status_rows(found: dict[str, tuple[int, tuple[Decimal, Decimal]]]) -> list[dict]:
     zero = Decimal("0")
     return [
         {

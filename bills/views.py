@@ -28,8 +28,14 @@ from bills.generation_summary import skipped_shown
 from bills.invoices import document_pdf, invoice_file, invoice_view
 from bills.models import Bill, JobKind
 from bills.paging import bill_pages
-from bills.queue import has_queue, queue_path
-from bills.selectors import bill_get, bill_list, bill_status_totals, bill_total_owed
+from bills.queue import AWAITING_ME, has_queue, queue_path
+from bills.selectors import (
+    bill_get,
+    bill_list,
+    bill_list_totals,
+    bill_status_totals,
+    bill_total_owed,
+)
 from bills.services import (
     bill_approve,
     bill_dismiss_usage_change,
@@ -63,15 +69,25 @@ def dashboard(request):
         return redirect(queue_path())
     filterset, bills = filter_for_page(BillPageFilterSet, request, bill_list())
     rows_form = RowsForm(request.GET)
-    # The tiles count every status: the filters less the status one.
-    statuses = bill_status_totals(bills=filterset.qs_without("status"))
+    filters = filterset.form.cleaned_data
+    # The tiles count every status: the filters less the status one. Without a status filter
+    # those are the list's bills, counted per period and status in one query for both.
+    periods = None
+    if filters.get("status"):
+        statuses = bill_status_totals(bills=filterset.qs_without("status"))
+    else:
+        periods, statuses = bill_list_totals(bills)
+    page = Paginator(bill_pages(bills, periods=periods), rows_form.rows()).get_page(
+        request.GET.get("page")
+    )
+    if _is_the_queue(filters):
+        # The navigation's queue count (context_processors.approval_queue) is this list's.
+        request.awaiting_count = page.paginator.count
     context = {
         "form": filterset.form,
         "rows_form": rows_form,
-        "filters": filterset.form.cleaned_data,
-        "page": _flagged(
-            Paginator(bill_pages(bills), rows_form.rows()).get_page(request.GET.get("page"))
-        ),
+        "filters": filters,
+        "page": _flagged(page),
         "statuses": statuses,
         "total": sum(s["count"] for s in statuses),
         "total_amount": bill_total_owed(statuses),
@@ -90,6 +106,12 @@ def dashboard(request):
         context["oob"] = part == "bill_index"
         return render(request, f"bills/dashboard.html#{part}", context)
     return render(request, "bills/dashboard.html", context)
+
+
+def _is_the_queue(filters: dict) -> bool:
+    # ?awaiting=me and no other filter (an order is not one): the bills of the viewer's queue.
+    others = (v for k, v in filters.items() if k not in ("awaiting", "sort"))
+    return filters.get("awaiting") == AWAITING_ME and all(v in (None, "", []) for v in others)
 
 
 @require_POST

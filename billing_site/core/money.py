@@ -53,25 +53,35 @@ def money_totals(queryset, *, key: str, amount: str) -> dict[object, tuple[int, 
 
 
 def money_totals_of(
-    queryset, *, key: str, amounts: tuple[str, ...]
+    queryset, *, key: str | tuple[str, ...], amounts: tuple[str, ...]
 ) -> dict[object, tuple[int, tuple[Decimal, ...]]]:
     """{value of `key`: (row count, (exact total of each of `amounts`, in order))} over
-    `queryset`, in one query; exact on PostgreSQL and SQLite as money_totals is."""
+    `queryset`, in one query; exact on PostgreSQL and SQLite as money_totals is. A tuple of
+    field names groups by all of them: its values are tuples, e.g. (2026, 11, "draft")."""
     from django.db import connections
     from django.db.models import Count, Sum
 
     queryset = queryset.order_by()
+    keys = key if isinstance(key, tuple) else (key,)
     zero = Decimal("0")
+
+    def group(values) -> object:
+        return tuple(values) if isinstance(key, tuple) else values[0]
+
     if connections[queryset.db].vendor != "sqlite":
         sums = {f"total_{i}": Sum(name) for i, name in enumerate(amounts)}
-        rows = queryset.values(key).annotate(n=Count("pk"), **sums)
+        rows = queryset.values(*keys).annotate(n=Count("pk"), **sums)
         return {
-            row[key]: (row["n"], tuple(row[f"total_{i}"] or zero for i in range(len(amounts))))
+            group([row[k] for k in keys]): (
+                row["n"],
+                tuple(row[f"total_{i}"] or zero for i in range(len(amounts))),
+            )
             for row in rows
         }
     totals: dict[object, tuple[int, tuple[Decimal, ...]]] = {}
     with localcontext(prec=PRECISION):
-        for value, *each in queryset.values_list(key, *amounts).iterator(chunk_size=5000):
+        for row in queryset.values_list(*keys, *amounts).iterator(chunk_size=5000):
+            value, each = group(row[: len(keys)]), row[len(keys) :]
             count, total = totals.get(value, (0, (zero,) * len(amounts)))
             totals[value] = (
                 count + 1,

@@ -11,8 +11,10 @@ from decimal import Decimal, localcontext
 
 import pytest
 
+from billing_site.core import periods
 from bills.models import Bill, Status
-from bills.selectors import bill_status_totals, bill_total_owed
+from bills.paging import bill_pages
+from bills.selectors import bill_list, bill_list_totals, bill_status_totals, bill_total_owed
 from bills.services import bill_approve, bill_reject, bill_send, bill_void
 from tests.factories import CustomerFactory, make_bill
 
@@ -110,3 +112,36 @@ def test_all_counts_a_partly_paid_invoice_at_its_balance_due(finance, sales):
     assert totals[Status.PAID] == (1, Decimal("500.00"), Decimal("500.00"))
     # Owed: the draft in full, the sent invoice's balance, nothing of the paid one.
     assert bill_total_owed(bill_status_totals()) == Decimal("2249.75")
+
+
+def test_a_filtered_lists_counts_per_period_and_status_are_exact(finance, sales):
+    # bill_list_totals: the dashboard's one grouped query for a filtered list (not the tally),
+    # on PostgreSQL and SQLite: per-period counts and exact status totals, as the two reads
+    # it replaces give them.
+    year, month = periods.last_ended_month()
+    before = periods.previous_month(year, month)
+    huge = {"monthly_api_limit": 0, "overage_unit_cost": MAX_COST}
+    make_bill(finance=finance, name="Huge A", api_usage=MAX_USAGE, **huge)
+    make_bill(
+        finance=finance, name="Huge B", api_usage=MAX_USAGE, year=before[0], month=before[1], **huge
+    )
+    make_bill(finance=finance, name="Cents", api_usage=1_000_040)  # 0.10
+    bill_reject(
+        bill=make_bill(finance=finance, name="Written off", api_usage=1_400_000),
+        user=sales,
+        comment="Goodwill.",
+    )
+    make_bill(finance=finance, name="Left out", api_usage=1_400_000)
+    bills = bill_list().exclude(customer__name="Left out")
+    found_periods, statuses = bill_list_totals(bills)
+    assert found_periods == [(year, month, 3), (*before, 1)]
+    totals = {s["value"]: (s["count"], s["amount"]) for s in statuses if s["count"]}
+    with localcontext(prec=60):
+        assert totals == {
+            Status.DRAFT: (3, 2 * MAX_AMOUNT + Decimal("0.10")),
+            Status.REJECTED: (1, Decimal("1000.00")),
+        }
+    assert (found_periods, statuses) == (
+        bill_pages(bills).periods,
+        bill_status_totals(bills=bills),
+    )
