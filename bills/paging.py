@@ -27,7 +27,7 @@ from functools import cached_property
 from django.db.models import Count, Q, QuerySet
 
 from bills.models import Bill
-from bills.tally import tally_covers, tally_periods
+from bills.tally import tally_periods, tally_scope
 
 # bill_list's order; only a queryset in exactly this order is paged by period.
 DEFAULT_ORDER = ("-year", "-month", "customer__name", "-id")
@@ -66,8 +66,8 @@ class NarrowPages:
 
     def count(self) -> int:
         if self._count is None:
-            if tally_covers(self.bills):
-                self._count = sum(n for _, _, n in tally_periods())
+            if (scope := tally_scope(self.bills)) is not None:
+                self._count = sum(n for _, _, n in tally_periods(**scope))
             else:
                 self._count = self.bills.count()
         return self._count
@@ -98,8 +98,8 @@ class PeriodPages:
     def periods(self) -> list[tuple[int, int, int]]:
         """(year, month, rows of the list) of each period with rows, newest first; from the
         tally (bills.tally) when the list is every bill."""
-        if tally_covers(self.bills):
-            return tally_periods()
+        if (scope := tally_scope(self.bills)) is not None:
+            return tally_periods(**scope)
         rows = (
             self.bills.order_by()
             .values_list("year", "month")
