@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from urllib.parse import urlencode
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -55,7 +56,7 @@ class CustomerInput(forms.TextInput):
 
     def render(self, name, value, attrs=None, renderer=None):
         options_id = f"{(attrs or {}).get('id') or name}-options"
-        url = f"{reverse('customers:suggest')}?from={name}"
+        url = f"{reverse('customers:suggest')}?{urlencode({'from': name})}"
         attrs = {
             **(attrs or {}),
             "list": options_id,
