@@ -73,14 +73,17 @@ class CustomerInput(forms.TextInput):
 
 class CustomerField(forms.Field):
     """A customer typed by number ("42", "#42"), as a suggestion shows it ("Acme Corp (#42)")
-    or by its exact name (any case); cleans to the Customer. One query. A name two customers
-    share, an unknown name or number: a message saying what to type instead."""
+    or by its exact name (customers.selectors.customer_by_name: the rule of a usage file's
+    `customer` column); cleans to the Customer. One query. A name two customers share, an
+    unknown name (with the name it may have meant) or number: a message saying what to type
+    instead."""
 
     widget = CustomerInput
     default_error_messages = {
         "no_number": "There is no customer #%(number)s.",
         "no_name": "No customer is named “%(name)s”: type part of the name and choose from the "
         "list, or type the customer's number.",
+        "other_case": "No customer is named “%(name)s”; did you mean “%(hint)s”?",
         "shared_name": "More than one customer is named “%(name)s”: choose one from the list "
         "(it shows their numbers), or type the number.",
         "too_long": "Type at most %(limit)s characters.",
@@ -93,7 +96,7 @@ class CustomerField(forms.Field):
     def to_python(self, value) -> Customer | None:
         if isinstance(value, Customer):
             return value
-        text = " ".join(str(value or "").split())
+        text = str(value or "").strip()
         if not text:
             return None
         if len(text) > self.MAX_LENGTH:
@@ -105,8 +108,8 @@ class CustomerField(forms.Field):
             if number <= _LARGEST_ID and (customer := customer_get(number)):
                 return customer
             raise ValidationError(self.error_messages["no_number"], "no_number", {"number": number})
-        named = customer_by_name(text)
+        named, hint = customer_by_name(text)
         if len(named) == 1:
             return named[0]
-        code = "shared_name" if named else "no_name"
-        raise ValidationError(self.error_messages[code], code, {"name": text})
+        code = "shared_name" if named else "other_case" if hint else "no_name"
+        raise ValidationError(self.error_messages[code], code, {"name": text, "hint": hint})

@@ -101,9 +101,13 @@ def customer_suggestions(text: str, *, limit: int = 20) -> list[Customer]:
     return found[:limit]
 
 
-def customer_by_name(name: str, *, limit: int = 2) -> list[Customer]:
-    """The customers named exactly `name` (any case), at most `limit` of them, by id: one
-    means the name is unambiguous."""
-    return list(
-        Customer.objects.only("id", "name").filter(name__iexact=name).order_by("id")[:limit]
+def customer_by_name(name: str) -> tuple[list[Customer], str | None]:
+    """(the customers named exactly `name`, by id; when there are none, the name of one whose
+    name differs only in case, as a hint, else None). Exact as a usage file's `customer`
+    column is (usage.csv_reader.CustomerNames, which holds every name in memory to read a file
+    without a query per line): case and inner spaces count. One query."""
+    same_letters = list(
+        Customer.objects.only("id", "name").filter(name__iexact=name).order_by("id")[:50]
     )
+    exact = [c for c in same_letters if c.name == name]
+    return exact, (None if exact or not same_letters else same_letters[0].name)

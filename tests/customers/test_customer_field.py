@@ -48,8 +48,11 @@ TYPED = [
     ("Acme Corp (#{acme})", "acme", None),
     ("Another name entirely (#{globex})", "globex", None),  # the number decides
     ("Acme Corp", "acme", None),
-    ("  acme   CORP ", "acme", None),
-    ("globex", "globex", None),
+    ("  Acme Corp ", "acme", None),
+    # Exact as a usage file's customer column: case and inner spaces count, with a hint.
+    ("acme corp", None, "No customer is named “acme corp”; did you mean “Acme Corp”?"),
+    ("Acme  Corp", None, "No customer is named “Acme  Corp”: type part of the name"),
+    ("globex", None, "did you mean “Globex”?"),
     ("Twin Ltd (#{twin_b})", "twin_b", None),
     ("Twin Ltd", None, "More than one customer is named “Twin Ltd”"),
     ("Acme", None, "No customer is named “Acme”: type part of the name and choose"),
