@@ -118,11 +118,14 @@ TEMPLATES = [
 # An empty DATABASE_URL means "unset" (dj_database_url would return {} for it).
 DATABASE_URL = os.environ.get("DATABASE_URL", "").strip()
 if DATABASE_URL:
-    # Connections are kept for a minute and checked before each request reuses one, so the first
-    # request after a database restart gets a fresh connection instead of a 500.
+    # Kept a minute, checked before reuse: after a database restart, a fresh connection, no 500.
     DATABASES = {
         "default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)
     }
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        # No JIT (60-200 ms a query on the analysis pages: docs/decisions.md); a URL's wins.
+        db_options = DATABASES["default"].setdefault("OPTIONS", {})
+        db_options["options"] = " ".join(filter(None, ["-c jit=off", db_options.get("options")]))
 else:
     DATABASES = {
         "default": {
@@ -374,11 +377,9 @@ DELIVERY_MAX_ATTEMPTS = int(os.environ.get("DELIVERY_MAX_ATTEMPTS", "5"))
 DELIVERY_BACKOFF_SECONDS = float(os.environ.get("DELIVERY_BACKOFF_SECONDS", "30"))
 
 # Shared cache (issue 12): one store for every worker and machine. Redis when REDIS_URL is set
-# (redis://host:6379/0), else Django's database cache in CACHE_TABLE, which the core app's
-# migration 0002 creates, so `migrate` is all a deployment runs. The login and sign-up limits do
-# not count here but in their own table (accounts.throttles; docs/decisions.md). In-process
-# tests keep a per-process cache, cleared for each test; a server they start is not "pytest"
-# and gets the shared kind.
+# (redis://host:6379/0), else Django's database cache in CACHE_TABLE (core migration 0002
+# creates it: `migrate` is all a deployment runs). Login and sign-up limits count in their own
+# table (accounts.throttles). In-process tests keep a per-process cache, cleared for each test.
 CACHE_TABLE = "billing_cache"
 REDIS_URL = os.environ.get("REDIS_URL", "").strip()
 if TESTING:

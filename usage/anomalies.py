@@ -25,10 +25,11 @@ from fractions import Fraction
 
 from django.conf import settings
 from django.db import connections
-from django.db.models import Aggregate, BigIntegerField, Count, Max, Q
+from django.db.models import Aggregate, BigIntegerField, Count, Max, OuterRef, Q, Subquery
 from django.db.models.lookups import GreaterThan, LessThan
 
 from billing_site.core import periods
+from customers.models import Customer
 from usage.levels import wide
 from usage.models import Usage
 
@@ -169,15 +170,27 @@ class MedianRow:
 
 
 class _MiddleValue(Aggregate):
-    """PERCENTILE_DISC(0.5): the lower middle value (ascending) or the upper one (descending);
-    their mean is the exact median, where PERCENTILE_CONT would answer a float."""
+    """PERCENTILE_DISC(fraction): the first value, ascending, at or past `fraction` of the
+    rows: the value at position ceil(fraction x n) of n. The lower middle value is fraction 0.5
+    (position ceil(n/2)); the upper one takes upper_middle_fraction (position n/2 + 1 for an even
+    n, the middle one for an odd n). Their mean is the exact median, where PERCENTILE_CONT would
+    answer a float. Both sort the same rows the same way, so PostgreSQL sorts each group once
+    for the two (a descending sort for the upper one was a second sort: issue 14)."""
 
     function = "PERCENTILE_DISC"
-    template = "%(function)s(0.5) WITHIN GROUP (ORDER BY %(expressions)s%(direction)s)%(filter)s"
+    template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)%(filter)s"
     output_field = BigIntegerField()
 
-    def __init__(self, expression, *, descending: bool = False, **extra):
-        super().__init__(expression, direction=" DESC" if descending else "", **extra)
+    def __init__(self, expression, *, fraction: float = 0.5, **extra):
+        super().__init__(expression, fraction=repr(float(fraction)), **extra)
+
+
+def upper_middle_fraction(window: int) -> float:
+    """A fraction p whose PERCENTILE_DISC is the upper middle of any n <= `window` values (n >=
+    1): ceil(p x n) must be n/2 + 1 for an even n and (n + 1)/2 for an odd n, which holds for
+    0.5 < p <= 0.5 + 1/(2 x window). Takes the middle of that range, 0.5 + 1/(4 x window), far
+    from either end for a float's rounding."""
+    return 0.5 + 1 / (4 * max(window, 1))
 
 
 def month_medians(*, year: int, month: int) -> tuple[list[MedianRow], int]:
@@ -193,13 +206,21 @@ def month_medians(*, year: int, month: int) -> tuple[list[MedianRow], int]:
     rows = Usage.objects.filter(this | history).order_by()
     if connections[rows.db].vendor == "sqlite":
         return _medians_in_python(rows, year, month, t)
+    # Grouped by the customer's id alone (the usage rows only: a join to the customer made
+    # every row wider to sort); the name and limit are read for the rows that come back.
+    customer = Customer.objects.filter(pk=OuterRef("customer_id")).order_by()
+    # Among these rows the history is every row not of the month: a cheaper test per row and
+    # aggregate than the window's bounds again.
+    before = ~this
     grouped = (
-        rows.values("customer_id", "customer__name", "customer__monthly_api_limit")
+        rows.values("customer_id")
         .annotate(
             usage=Max("api_usage", filter=this),
-            recorded=Count("id", filter=history),
-            lower=_MiddleValue("api_usage", filter=history),
-            upper=_MiddleValue("api_usage", descending=True, filter=history),
+            recorded=Count("id", filter=before),
+            lower=_MiddleValue("api_usage", filter=before),
+            upper=_MiddleValue(
+                "api_usage", fraction=upper_middle_fraction(t.window), filter=before
+            ),
         )
         .filter(usage__isnull=False)
     )
@@ -216,6 +237,10 @@ def month_medians(*, year: int, month: int) -> tuple[list[MedianRow], int]:
     found = grouped.filter(
         Q(suspicious, recorded__gte=t.min_history) | Q(recorded__lt=t.min_history)
     )
+    found = found.annotate(
+        name=Subquery(customer.values("name")),
+        limit=Subquery(customer.values("monthly_api_limit")),
+    )
     rows, not_judged = [], 0
     for r in found:
         if r["recorded"] < t.min_history:
@@ -224,8 +249,8 @@ def month_medians(*, year: int, month: int) -> tuple[list[MedianRow], int]:
         rows.append(
             MedianRow(
                 customer_id=r["customer_id"],
-                name=r["customer__name"],
-                limit=r["customer__monthly_api_limit"],
+                name=r["name"],
+                limit=r["limit"],
                 usage=r["usage"],
                 median=Fraction(r["lower"] + r["upper"], 2),
                 recorded=r["recorded"],

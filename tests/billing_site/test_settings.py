@@ -76,6 +76,28 @@ def test_empty_database_url_means_sqlite():
     assert result.stdout.strip().endswith("sqlite")
 
 
+def _database_options(url: str) -> str:
+    result = _manage(
+        "shell",
+        "-c",
+        "from django.conf import settings; print(settings.DATABASES['default'].get('OPTIONS'))",
+        DEBUG="1",
+        DATABASE_URL=url,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip().splitlines()[-1]
+
+
+def test_postgresql_connections_turn_jit_off_unless_the_url_says_otherwise():
+    # JIT compiling cost the analysis pages 60-200 ms a query (docs/decisions.md); an
+    # `options` given in DATABASE_URL comes after ours, so PostgreSQL applies it last.
+    base = "postgres://billing@db.internal:5432/billing"
+    assert _database_options(base) == "{'options': '-c jit=off'}"
+    with_url = _database_options(base + "?options=-c%20jit%3Don%20-c%20work_mem%3D64MB")
+    assert with_url == "{'options': '-c jit=off -c jit=on -c work_mem=64MB'}"
+    assert _database_options("") != "{'options': '-c jit=off'}"  # SQLite: no such option
+
+
 def _allow_signup(**env) -> str:
     result = _manage(
         "shell", "-c", "from django.conf import settings; print(settings.ALLOW_SIGNUP)", **env
@@ -142,3 +164,14 @@ def test_bad_email_options_or_currency_stop_the_app_with_a_clear_message():
     result = _manage("check", DEBUG="1", CURRENCY="dollars")
     assert result.returncode != 0 and "CURRENCY must be an ISO 4217 code" in result.stderr
     assert _manage("check", DEBUG="1", CURRENCY="eur").returncode == 0
+
+
+def test_the_apps_postgresql_connection_runs_without_jit(db):
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        assert "options" not in connection.settings_dict.get("OPTIONS", {})  # SQLite has none
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW jit")
+        assert cursor.fetchone() == ("off",)

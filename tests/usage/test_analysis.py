@@ -25,8 +25,8 @@ from usage.models import Usage
 
 pytestmark = pytest.mark.django_db
 
-# Judging a whole month: PostgreSQL answers the flagged rows and the count not judged (2
-# queries); SQLite reads the month's window once and judges it in Python (1).
+# Judging a whole month: PostgreSQL answers the flagged rows and the count not judged, SQLite
+# reads the month's window and judges it in Python: one query on either.
 JUDGING = 1  # the medians and the count not judged, one query (usage.anomalies)
 
 YEAR, MONTH = 2025, 3  # an ended month; the month before is February 2025
@@ -422,6 +422,57 @@ def test_postgresql_returns_only_the_flagged_rows(histories):
     rows, not_judged = month_medians(year=YEAR, month=MONTH)
     assert sorted(r.name for r in rows) == sorted(n for n, _, _, reason in CASES if reason)
     assert not_judged == 3
+
+
+# History -> its median, by hand: odd counts take the middle value, even ones the mean of the
+# two middle values (sorted: the months are recorded out of order).
+MEDIANS = [
+    ([700], 700),
+    ([9, 1], 5),
+    ([5, 1, 3], 3),
+    ([8, 2, 6, 4], 5),
+    ([50, 10, 40, 20, 30], 30),
+    ([60, 10, 50, 20, 40, 31], Fraction(71, 2)),
+    ([7, 7, 1, 7, 7, 1], 7),
+]
+
+
+def test_the_databases_median_of_every_history_length(settings):
+    # Every count of months the window can hold, odd and even, through the month's query
+    # (on PostgreSQL two PERCENTILE_DISC over one sort: the upper middle's fraction must land
+    # on the right row for each count). A usage far above any median flags every customer.
+    settings.USAGE_ANOMALY_MIN_HISTORY = 1
+    _, window = _window()
+    customers = {}
+    for history, median in MEDIANS:
+        customer = CustomerFactory(name=f"history of {len(history)}")
+        for (y, m), calls in zip(window[-len(history) :], history, strict=True):
+            Usage.objects.create(customer=customer, year=y, month=m, api_usage=calls)
+        Usage.objects.create(customer=customer, year=YEAR, month=MONTH, api_usage=10**9)
+        customers[customer.pk] = (history, median)
+    from usage.anomalies import month_medians
+
+    rows, not_judged = month_medians(year=YEAR, month=MONTH)
+    got = {r.customer_id: (r.median, r.recorded, r.name) for r in rows}
+    assert not_judged == 0
+    assert got == {
+        pk: (Fraction(median), len(history), f"history of {len(history)}")
+        for pk, (history, median) in customers.items()
+    }
+
+
+@pytest.mark.parametrize("window", [1, 2, 3, 6, 12, 24, 120])
+def test_the_upper_middle_fraction_lands_on_the_upper_middle(window):
+    # PERCENTILE_DISC(p) is the value at position ceil(p x n), 1-based, ascending (PostgreSQL's
+    # documentation); the upper middle of n values is at n // 2 + 1 (odd n: the middle).
+    import math
+
+    from usage.anomalies import upper_middle_fraction
+
+    p = upper_middle_fraction(window)
+    assert [math.ceil(p * n) for n in range(1, window + 1)] == [
+        n // 2 + 1 for n in range(1, window + 1)
+    ]
 
 
 def test_the_thresholds_are_settings(histories, settings):
