@@ -29,11 +29,12 @@ postgres_only = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="COPY, and a database another process can read"
 )
 
-# How much more memory the 200,000-row import may take than the 50,000-row one: 2 MB. The
-# streamed import peaks at about 111 MB for both (measured: within 0.3 MB of each other, run
-# after run). Holding the 150,000 extra rows in a list costs about 30 MB more (measured), and
-# even reading the file whole, only its 2.9 MB of extra bytes, costs 3.5 MB more (measured):
-# both fail this bound, which leaves the allocator's noise room.
+# How much more memory a 200,000-row import may take than a 50,000-row one: 2 MB. The
+# streamed import peaks at 110-140 MB (by machine) for both, usually within 1.5 MB of each
+# other (once, in CI on a busy machine, a small import peaked 5 MB lower: each size runs
+# twice). Holding the 150,000 extra rows in a list costs about 30 MB more (measured), and even
+# reading the file whole, only its 2.9 MB of extra bytes, 3.5-4.4 MB more (measured): both
+# fail this bound.
 MAX_GROWTH_KB = 2 * 1024
 
 
@@ -185,8 +186,9 @@ def _peak_rss_kb(path: Path, env: dict[str, str]) -> int:
 @pytest.mark.django_db(transaction=True)
 def test_the_memory_of_an_import_does_not_grow_with_the_file(tmp_path, finance):
     ids = customers(20_000)
-    small = write_file(tmp_path / "small.csv", ids[:5_000], 2022)  # 50,000 rows
-    big = write_file(tmp_path / "big.csv", ids, 2023)  # 200,000 rows
+    # Each size twice, each file its own year (every run writes all its rows).
+    small = [write_file(tmp_path / f"small{y}.csv", ids[:5_000], y) for y in (2021, 2022)]
+    big = [write_file(tmp_path / f"big{y}.csv", ids, y) for y in (2023, 2024)]  # 200,000 rows
     settings = connection.settings_dict
     env = {
         **os.environ,
@@ -197,7 +199,10 @@ def test_the_memory_of_an_import_does_not_grow_with_the_file(tmp_path, finance):
         "SECRET_KEY": "memory-test-only-0123456789abcdefghijklmnopqrstuvwxyz",
         "DEBUG": "0",
     }
-    small_kb = _peak_rss_kb(small, env)
-    big_kb = _peak_rss_kb(big, env)
-    assert Usage.objects.count() == 250_000
-    assert big_kb - small_kb <= MAX_GROWTH_KB, (small_kb, big_kb)
+    # The lower peak of the big files against the higher of the small ones: a process's peak
+    # once came out 5 MB under its usual in CI, on a busy machine; a real growth (rows held, the
+    # file read whole) shows in every run.
+    small_kb = [_peak_rss_kb(path, env) for path in small]
+    big_kb = [_peak_rss_kb(path, env) for path in big]
+    assert Usage.objects.count() == 500_000
+    assert min(big_kb) - max(small_kb) <= MAX_GROWTH_KB, (small_kb, big_kb)
