@@ -3,8 +3,6 @@ the same rows in the same order as slicing the sorted queryset, the same number 
 10 bills as for 1,000, and (PostgreSQL) a page query that walks indexes instead of sorting
 every bill of the list."""
 
-import json
-
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -17,6 +15,7 @@ from bills.selectors import bill_list
 from bills.services import bill_generate
 from customers.models import Customer
 from tests.factories import CustomerFactory, htmx
+from tests.plans import explain, plan_nodes
 from usage.models import Usage
 
 # Bills per period made by months_of_bills: the newest month first.
@@ -115,12 +114,6 @@ needs_postgresql = pytest.mark.skipif(
 )
 
 
-def _plan_nodes(plan: dict):
-    yield plan
-    for child in plan.get("Plans", []):
-        yield from _plan_nodes(child)
-
-
 def _explained(read) -> list[dict]:
     """The nodes of the EXPLAIN ANALYZE plan of the one query `read()` runs, with sequential
     scans and sorts priced out so that the plan is the one a large table gets (a table this
@@ -132,10 +125,8 @@ def _explained(read) -> list[dict]:
         with CaptureQueriesContext(connection) as captured:
             read()
         [query] = [q for q in captured.captured_queries if "bills_bill" in q["sql"]]
-        cursor.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + query["sql"])
-        explained = cursor.fetchone()[0]
-    plan = (json.loads(explained) if isinstance(explained, str) else explained)[0]["Plan"]
-    return list(_plan_nodes(plan))
+        plan = explain(cursor, query["sql"], analyze=True)
+    return list(plan_nodes(plan))
 
 
 @needs_postgresql

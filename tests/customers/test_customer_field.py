@@ -6,7 +6,6 @@ gets them, anonymous visitors are sent to sign in."""
 
 from __future__ import annotations
 
-import json
 import re
 
 import pytest
@@ -17,6 +16,7 @@ from django.test.utils import CaptureQueriesContext
 from customers.forms import CustomerField
 from customers.selectors import customer_suggestions
 from tests.factories import CustomerFactory
+from tests.plans import explain, plan_nodes
 
 pytestmark = pytest.mark.django_db
 
@@ -147,12 +147,6 @@ def test_every_role_gets_suggestions_and_visitors_sign_in(page_as, users, role, 
     assert response.status_code == 302 and response["Location"].startswith("/welcome?next=")
 
 
-def _plan_nodes(plan: dict):
-    yield plan
-    for child in plan.get("Plans", []):
-        yield from _plan_nodes(child)
-
-
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="the plan is PostgreSQL's")
 @pytest.mark.parametrize("text", ["zzz", "shop 1"])
 def test_suggestions_find_names_through_the_trigram_index(text):
@@ -165,8 +159,6 @@ def test_suggestions_find_names_through_the_trigram_index(text):
         with CaptureQueriesContext(connection) as captured:
             customer_suggestions(text)
         [query] = captured.captured_queries
-        cursor.execute("EXPLAIN (FORMAT JSON) " + query["sql"])
-        explained = cursor.fetchone()[0]
-    plan = (json.loads(explained) if isinstance(explained, str) else explained)[0]["Plan"]
-    scans = {node.get("Index Name") for node in _plan_nodes(plan) if "Index Name" in node}
+        plan = explain(cursor, query["sql"])
+    scans = {node.get("Index Name") for node in plan_nodes(plan) if "Index Name" in node}
     assert scans == {"customer_name_trgm_idx"}
