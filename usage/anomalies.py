@@ -112,26 +112,47 @@ def _times(usage: int, of: Fraction, threshold: Fraction) -> str:
     return (text.rstrip("0").rstrip(".") if "." in text else text) + "x"
 
 
+def _verdict(usage: int, median: Fraction | None, recorded: int, t: Thresholds) -> str:
+    # Which of the rule's cases the month is: "unjudged", "zero" (a sudden zero), "after zero"
+    # (calls against a median of 0), "high", "low", or "" (judged and normal).
+    if median is None or recorded < t.min_history:
+        return "unjudged"
+    if usage == 0 and median > 0:
+        return "zero"
+    if usage > t.high * median:
+        return "after zero" if median == 0 else "high"
+    if usage < t.low * median:
+        return "low"
+    return ""
+
+
+def is_flagged(
+    *, usage: int, median: Fraction | None, recorded: int, limits: Thresholds | None = None
+) -> bool:
+    """Whether judge() flags the month (the same cases, without wording a reason: the month
+    overview words only the rows it shows). `limits` defaults to thresholds()."""
+    return _verdict(usage, median, recorded, limits or thresholds()) not in ("unjudged", "")
+
+
 def judge(*, usage: int, median: Fraction | None, recorded: int) -> Judgement:
     """The rule for one month: `usage` against the `median` of its `recorded` prior months."""
     t = thresholds()
-    if median is None or recorded < t.min_history:
+    verdict = _verdict(usage, median, recorded, t)
+    if verdict == "unjudged":
         reason = (
             f"{NOT_ENOUGH_HISTORY}: {recorded} of the {t.window} months before recorded, "
             f"{t.min_history} needed"
         )
         return Judgement(False, reason, judged=False, median=median, recorded=recorded)
-    of = f"the {t.window}-month median of {_calls(median)}"
-    if usage == 0 and median > 0:
-        reason = f"sudden zero: 0 calls against {of}"
-    elif usage > t.high * median and median == 0:
-        reason = f"{usage:,} call{'' if usage == 1 else 's'} against {of}"
-    elif usage > t.high * median:
-        reason = f"{_times(usage, median, t.high)} {of}"
-    elif usage < t.low * median:
-        reason = f"{_times(usage, median, t.low)} {of}"
-    else:
+    if not verdict:
         return Judgement(False, "", median=median, recorded=recorded)
+    of = f"the {t.window}-month median of {_calls(median)}"
+    if verdict == "zero":
+        reason = f"sudden zero: 0 calls against {of}"
+    elif verdict == "after zero":
+        reason = f"{usage:,} call{'' if usage == 1 else 's'} against {of}"
+    else:
+        reason = f"{_times(usage, median, t.high if verdict == 'high' else t.low)} {of}"
     return Judgement(True, reason, median=median, recorded=recorded)
 
 
@@ -155,8 +176,9 @@ def distance(usage: int, of: Fraction) -> Fraction | float:
     """How far from the median, either way (a zero on either side is furthest)."""
     if usage == 0 or of == 0:
         return math.inf
-    ratio = Fraction(usage) / of
-    return max(ratio, 1 / ratio)
+    # max(usage / of, of / usage) with one Fraction made (the overview orders ~3,000 by it).
+    above, below = usage * of.denominator, of.numerator
+    return Fraction(above, below) if above >= below else Fraction(below, above)
 
 
 @dataclass(frozen=True)

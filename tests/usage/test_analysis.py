@@ -413,6 +413,67 @@ def test_the_month_overview_flags_the_same_months_as_the_keys(histories):
     assert [c.customer_name for c in month.flagged[:2]] == ["sudden zero", "usage after zeros"]
 
 
+# A month's usage against a median of 100 (three months of 100 before) -> where the overview
+# lists it: furthest from the median first, either way (a zero is furthest), then by name.
+ORDERED = [
+    ("Zero A", 0),  # sudden zero: infinitely far
+    ("Zero B", 0),
+    ("Down C", 10),  # 10x below
+    ("Up D", 1_000),  # 10x above: the same distance, so by name after "Down C"
+    ("Up E", 500),  # 5x
+    ("Down F", 25),  # 4x below
+    ("Up G", 350),  # 3.5x
+    ("Up H", 301),  # 3.01x
+]
+WITHIN = [("Within I", 300), ("Within J", 34)]  # exactly 3x, and 100/34 < 3: not flagged
+
+
+# (usage, median, recorded months before) -> flagged, at the default thresholds (3x, 1/3, 3).
+FLAGGED = [
+    (0, Fraction(100), 3, True),  # a sudden zero
+    (0, Fraction(0), 3, False),  # zero after zeros
+    (1, Fraction(0), 3, True),  # calls after zeros
+    (300, Fraction(100), 3, False),  # exactly 3x
+    (301, Fraction(100), 3, True),
+    (34, Fraction(100), 6, False),  # above a third
+    (33, Fraction(100), 6, True),
+    (200, Fraction(133, 2), 4, True),  # 200 > 3 x 66.5: an even count's median, exactly
+    (199, Fraction(133, 2), 4, False),
+    (5_000, Fraction(100), 2, False),  # not enough history
+    (5_000, None, 0, False),
+]
+
+
+@pytest.mark.parametrize(("usage", "median", "recorded", "flagged"), FLAGGED)
+def test_is_flagged_answers_as_judge_flags(usage, median, recorded, flagged):
+    from usage.anomalies import is_flagged, judge
+
+    assert is_flagged(usage=usage, median=median, recorded=recorded) is flagged
+    assert judge(usage=usage, median=median, recorded=recorded).flagged is flagged
+
+
+@pytest.mark.parametrize("shown", [3, 5, 8, 25])
+def test_the_overview_shows_the_first_of_the_flagged_months_in_order(monkeypatch, shown):
+    # More flagged months than the overview shows: the shown ones must be the first of the
+    # whole ordered list (the overview picks them without sorting every flagged month).
+    _, window = _window()
+    rows = ORDERED + WITHIN
+    for name, usage in reversed(rows):  # made in reverse: the ids do not give the order
+        customer = CustomerFactory(name=name)
+        for y, m in window[-3:]:
+            Usage.objects.create(customer=customer, year=y, month=m, api_usage=100)
+        Usage.objects.create(customer=customer, year=YEAR, month=MONTH, api_usage=usage)
+    monkeypatch.setattr(analysis, "SHOWN", shown)
+    month = analysis.usage_anomalies_of_month(year=YEAR, month=MONTH)
+    assert [c.customer_name for c in month.flagged] == [n for n, _ in ORDERED][:shown]
+    assert month.count == len(ORDERED)
+    reasons = {c.customer_name: c.reason for c in month.flagged}
+    assert reasons["Zero A"] == "sudden zero: 0 calls against the 6-month median of 100"
+    if shown >= 8:
+        assert reasons["Up H"] == "3.01x the 6-month median of 100"
+        assert reasons["Down C"] == "0.1x the 6-month median of 100"
+
+
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite judges every row in Python")
 def test_postgresql_returns_only_the_flagged_rows(histories):
     # The database compares against the thresholds itself: no row the rule does not flag comes
