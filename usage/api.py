@@ -32,7 +32,7 @@ from billing_site.core.pagination import PagePagination
 from usage.filters import UsageFilterSet
 from usage.models import Usage, UsageRevision, UsageSource
 from usage.overview import MonthForm, overview_of
-from usage.selectors import usage_list, usage_revision_list
+from usage.selectors import usage_list, usage_pages, usage_revision_list
 from usage.serializers import UsageSummarySerializer, summary_data
 from usage.services import MAX_ITEMS, usage_record_many
 
@@ -148,7 +148,7 @@ class UsageView(FilteredUsageView):
         responses={200: UsageSerializer(many=True), **error_responses(400, 401, 404)},
     )
     def get(self, request):
-        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        page = self.paginate_queryset(usage_pages(self.filter_queryset(self.get_queryset())))
         return self.get_paginated_response(UsageSerializer(page, many=True).data)
 
     @extend_schema(

@@ -7,8 +7,8 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from billing_site.core import paging as core_paging
 from billing_site.core import periods
-from bills import paging
 from bills.filters import BillFilterSet
 from bills.paging import NarrowPages, PeriodPages, bill_pages
 from bills.selectors import bill_list
@@ -42,7 +42,7 @@ def months_of_bills(finance, sizes=SIZES) -> list[tuple[int, int]]:
 @pytest.mark.parametrize("small", [1, 3, 2_000])
 def test_every_slice_is_the_sorted_querysets(finance, monkeypatch, small):
     # small=1: every period is read on its own (backwards past its middle); 2_000: together.
-    monkeypatch.setattr(paging, "SMALL_PERIOD", small)
+    monkeypatch.setattr(core_paging, "SMALL_PERIOD", small)
     months_of_bills(finance)
     everything = [b.pk for b in bill_list()]
     assert len(everything) == sum(SIZES)
@@ -134,7 +134,7 @@ def _explained(read) -> list[dict]:
 def test_a_page_walks_the_indexes_instead_of_sorting_the_month(finance, many_bills, start):
     # 1,000 bills in one month. Every sort in the plan may hold the page (50 rows), never the
     # month: the first page and the last (read backwards) walk the name index. (A page in the
-    # middle of a large month still sorts the rows before it: bills.paging.)
+    # middle of a large month still sorts the rows before it: billing_site.core.paging.)
     many_bills(1_000)
     pages = PeriodPages(bill_list())
     [(year, month, rows)] = pages.periods
