@@ -78,12 +78,11 @@ class PeriodPages(paging.PeriodPages):
 
     def __init__(self, bills: QuerySet[Bill]):
         super().__init__(bills, order=DEFAULT_ORDER, backwards=BACKWARDS)
-        self.bills = bills
 
     @cached_property
     def periods(self) -> list[tuple[int, int, int]]:
         """(year, month, rows of the list) of each period with rows, newest first; from the
         tally (bills.tally) when the list is every bill."""
-        if (scope := tally_scope(self.bills)) is not None:
+        if (scope := tally_scope(self.rows)) is not None:
             return tally_periods(**scope)
         return super().periods
